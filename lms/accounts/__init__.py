@@ -1,0 +1,1 @@
+"""People, login, sessions, tokens, parents and consents, bulk import."""

@@ -1,0 +1,2 @@
+def mark_interrupted() -> int:
+    return 0

@@ -1,0 +1,433 @@
+"""People of the organizations a user manages: list, card, create, edit, deactivate, merge,
+memberships, parents and consents. Views: load → one permission check → form → service → commit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from lms.accounts import permissions as perm
+from lms.accounts import services
+from lms.accounts.forms import (
+    ConsentForm,
+    MembershipForm,
+    MergeForm,
+    NewPersonForm,
+    ParentLinkForm,
+    PersonForm,
+)
+from lms.accounts.models import Consent, ParentLink, User
+from lms.core.errors import DomainError
+from lms.core.i18n import time_zone_choices
+from lms.core.permissions import require
+from lms.extensions import db
+from lms.labels import ROLE_LABELS
+from lms.orgs.models import Membership, Organization, Role
+from lms.orgs.permissions import can_grant_role, scope_of
+
+bp = Blueprint("people", __name__)
+
+
+def _person_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _listable_orgs() -> list[Organization]:
+    scope = scope_of(current_user)
+    stmt = select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.short_name)
+    if not scope.is_admin:
+        stmt = stmt.where(Organization.id.in_(scope.managed_org_ids | scope.staff_org_ids))
+    return list(db.session.scalars(stmt))
+
+
+def _managed_orgs() -> list[Organization]:
+    scope = scope_of(current_user)
+    stmt = select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.short_name)
+    if not scope.is_admin:
+        stmt = stmt.where(Organization.id.in_(scope.managed_org_ids))
+    return list(db.session.scalars(stmt))
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    scope = scope_of(current_user)
+    roles = [r for r in Role if r != Role.COORDINATOR or scope.is_admin or scope.is_coordinator]
+    return [(r.value, str(ROLE_LABELS[r.value])) for r in roles]
+
+
+def _field_error(form, exc: DomainError, default: str) -> None:
+    target = getattr(form, exc.field, None) if exc.field else None
+    if target is None or not hasattr(target, "errors"):
+        target = getattr(form, default)
+    if isinstance(target.errors, tuple):
+        target.errors = list(target.errors)
+    target.errors.append(exc.message)
+
+
+# --- list ----------------------------------------------------------------------------------------
+
+@bp.route("/people")
+@login_required
+def list_people():
+    scope = scope_of(current_user)
+    require(scope.is_manager or bool(scope.staff_org_ids))
+    orgs = _listable_orgs()
+    org_id = request.args.get("org", type=int)
+    role = request.args.get("role") or ""
+    grade = request.args.get("grade", type=int)
+    q = (request.args.get("q") or "").strip()
+    show_inactive = request.args.get("inactive") == "1"
+    visible_ids = [o.id for o in orgs]
+    if org_id is not None and org_id not in visible_ids:
+        abort(403)
+    members = select(Membership.user_id).where(
+        Membership.organization_id.in_([org_id] if org_id else visible_ids))
+    if role in ROLE_LABELS:
+        members = members.where(Membership.role == role)
+    if grade is not None:
+        members = members.where(Membership.grade == grade)
+    stmt = select(User).options(selectinload(User.memberships).selectinload(Membership.organization))
+    if not (scope.is_admin and org_id is None and not role and grade is None):
+        stmt = stmt.where(User.id.in_(members))
+    if not show_inactive:
+        stmt = stmt.where(User.is_active.is_(True))
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.surname).like(like), func.lower(User.name).like(like),
+                              User.username.like(like), User.email.like(like)))
+    stmt = stmt.order_by(User.surname, User.name, User.id)
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    can_manage_any = scope.is_manager
+    return render_template("people/list.html", page=page, orgs=orgs, org_id=org_id, role=role, grade=grade,
+                           q=q, show_inactive=show_inactive, args=args, can_manage_any=can_manage_any,
+                           visible_org_ids=set(visible_ids))
+
+
+# --- card ----------------------------------------------------------------------------------------
+
+@bp.route("/people/<int:user_id>")
+@login_required
+def view_person(user_id: int):
+    person = _person_or_404(user_id)
+    require(perm.can_view_person(current_user, person))
+    scope = scope_of(current_user)
+    parents = db.session.scalars(select(ParentLink).where(ParentLink.student_id == person.id)).all()
+    children = db.session.scalars(select(ParentLink).where(ParentLink.parent_id == person.id)).all()
+    personal = perm.can_view_personal_data(current_user, person)
+    consents = db.session.scalars(select(Consent).where(Consent.subject_id == person.id)
+                                  .order_by(Consent.given_on.desc())).all() if personal else []
+    membership_form = None
+    if scope.is_manager and perm.can_edit_person(current_user, person):
+        membership_form = MembershipForm(formdata=None)
+        membership_form.organization.choices = [(o.id, o.short_name) for o in _managed_orgs()]
+        membership_form.role.choices = _role_choices()
+    consent_form = None
+    if perm.can_manage_parents(current_user, person):
+        consent_form = _consent_form(person, formdata=None)
+    merged_into = db.session.get(User, person.merged_into_id) if person.merged_into_id else None
+    return render_template(
+        "people/view.html", person=person, parents=parents, children=children, consents=consents,
+        personal=personal, can_edit=perm.can_edit_person(current_user, person),
+        can_deactivate=perm.can_deactivate_person(current_user, person),
+        can_manage_parents=perm.can_manage_parents(current_user, person),
+        manages=lambda org_id: scope.manages(org_id), membership_form=membership_form,
+        consent_form=consent_form, merged_into=merged_into,
+        new_password=None)
+
+
+def _consent_form(person: User, formdata=None) -> ConsentForm:
+    form = ConsentForm(formdata=formdata)
+    links = db.session.scalars(select(ParentLink).where(ParentLink.student_id == person.id)).all()
+    form.given_by.choices = [(person.id, _("the person themselves"))] + [
+        (link.parent_id, link.parent.full_name) for link in links]
+    if formdata is None:
+        form.given_on.data = date.today()
+    return form
+
+
+# --- create and edit -----------------------------------------------------------------------------
+
+def _new_person_form(formdata=None) -> NewPersonForm:
+    form = NewPersonForm(formdata=formdata)
+    form.organization.choices = [(o.id, o.short_name) for o in _managed_orgs()]
+    form.role.choices = _role_choices()
+    form.time_zone.choices = [("", _("— as the organization —"))] + time_zone_choices()
+    if formdata is None and request.args.get("org", type=int):
+        form.organization.data = request.args.get("org", type=int)
+    return form
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@login_required
+def create_person():
+    require(perm.can_create_people(current_user))
+    form = _new_person_form(request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate_on_submit():
+        org = db.session.get(Organization, form.organization.data)
+        if org is None or not can_grant_role(current_user, org, form.role.data):
+            abort(403)
+        try:
+            person, password = services.create_user(username=form.username.data, by=current_user,
+                                                    **form.person_data())
+            services.add_membership(person, org, form.role.data, by=current_user,
+                                    grade=form.grade.data, class_letter=form.class_letter.data)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc, "username")
+        else:
+            db.session.commit()
+            flash(_("Person created."), "success")
+            return render_template("people/password_once.html", person=person, password=password)
+    status = 422 if request.method == "POST" else 200
+    return render_template("people/edit.html", form=form, person=None), status
+
+
+@bp.route("/people/<int:user_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_person(user_id: int):
+    person = _person_or_404(user_id)
+    require(perm.can_edit_person(current_user, person))
+    form = PersonForm(formdata=request.form if request.method == "POST" else None,
+                      obj=person if request.method == "GET" else None)
+    form.time_zone.choices = [("", _("— as the organization —"))] + time_zone_choices()
+    if request.method == "GET":
+        form.snils.data = person.snils_display
+        form.sex.data = person.sex or ""
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.update_user(person, form.person_data(), by=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc, "surname")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("people.view_person", user_id=person.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("people/edit.html", form=form, person=person), status
+
+
+@bp.route("/people/<int:user_id>/deactivate", methods=["POST"])
+@login_required
+def deactivate_person(user_id: int):
+    person = _person_or_404(user_id)
+    require(perm.can_deactivate_person(current_user, person))
+    services.deactivate_user(person, by=current_user)
+    db.session.commit()
+    flash(_("The person is deactivated; all their sessions have ended."), "success")
+    return redirect(url_for("people.view_person", user_id=person.id))
+
+
+@bp.route("/people/<int:user_id>/reactivate", methods=["POST"])
+@login_required
+def reactivate_person(user_id: int):
+    person = _person_or_404(user_id)
+    require(perm.can_deactivate_person(current_user, person))
+    services.reactivate_user(person, by=current_user)
+    db.session.commit()
+    flash(_("The person is active again."), "success")
+    return redirect(url_for("people.view_person", user_id=person.id))
+
+
+@bp.route("/people/<int:user_id>/password", methods=["POST"])
+@login_required
+def reset_person_password(user_id: int):
+    person = _person_or_404(user_id)
+    require(perm.can_edit_person(current_user, person) and person.id != current_user.id)
+    password = services.reset_password_by_manager(person, by=current_user)
+    db.session.commit()
+    return render_template("people/password_once.html", person=person, password=password)
+
+
+@bp.route("/people/<int:user_id>/merge", methods=["GET", "POST"])
+@login_required
+def merge_person(user_id: int):
+    keep = _person_or_404(user_id)
+    require(perm.can_edit_person(current_user, keep))
+    form = MergeForm()
+    if form.validate_on_submit():
+        duplicate = db.session.scalar(select(User).where(
+            User.username == form.duplicate_username.data.strip().lower()))
+        if duplicate is None:
+            form.duplicate_username.errors.append(_("No person with this login."))
+        elif not perm.can_merge_people(current_user, keep, duplicate):
+            form.duplicate_username.errors.append(
+                _("You may merge only people of organizations you manage, and not with themselves."))
+        else:
+            try:
+                services.merge_users(keep, duplicate, by=current_user)
+            except DomainError as exc:
+                db.session.rollback()
+                form.duplicate_username.errors.append(exc.message)
+            else:
+                db.session.commit()
+                flash(_("Accounts merged: %(dup)s → %(keep)s.", dup=duplicate.username, keep=keep.username),
+                      "success")
+                return redirect(url_for("people.view_person", user_id=keep.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("people/merge.html", form=form, person=keep), status
+
+
+# --- memberships ---------------------------------------------------------------------------------
+
+@bp.route("/people/<int:user_id>/memberships", methods=["POST"])
+@login_required
+def add_membership(user_id: int):
+    person = _person_or_404(user_id)
+    form = MembershipForm()
+    form.organization.choices = [(o.id, o.short_name) for o in _managed_orgs()]
+    form.role.choices = _role_choices()
+    org = db.session.get(Organization, request.form.get("organization", type=int) or 0)
+    require(org is not None and perm.can_edit_person(current_user, person)
+            and can_grant_role(current_user, org, request.form.get("role", "")))
+    if form.validate_on_submit():
+        try:
+            services.add_membership(person, org, form.role.data, by=current_user, grade=form.grade.data,
+                                    class_letter=form.class_letter.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Role added."), "success")
+    else:
+        for f in form:
+            for e in f.errors:
+                flash(f"{f.label.text}: {e}", "error")
+    return redirect(url_for("people.view_person", user_id=person.id))
+
+
+def _membership_or_404(membership_id: int) -> Membership:
+    m = db.session.get(Membership, membership_id)
+    if m is None:
+        abort(404)
+    return m
+
+
+@bp.route("/memberships/<int:membership_id>/delete", methods=["POST"])
+@login_required
+def remove_membership(membership_id: int):
+    m = _membership_or_404(membership_id)
+    require(can_grant_role(current_user, m.organization, m.role))
+    user_id = m.user_id
+    try:
+        services.remove_membership(m, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Role removed."), "success")
+    return redirect(url_for("people.view_person", user_id=user_id))
+
+
+@bp.route("/memberships/<int:membership_id>/class", methods=["POST"])
+@login_required
+def change_class(membership_id: int):
+    m = _membership_or_404(membership_id)
+    require(perm.manageable_membership(current_user, m))
+    try:
+        services.change_membership(m, by=current_user, grade=request.form.get("grade", type=int),
+                                   class_letter=request.form.get("class_letter"))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Class changed."), "success")
+    return redirect(url_for("people.view_person", user_id=m.user_id))
+
+
+# --- parents and consents ------------------------------------------------------------------------
+
+@bp.route("/people/<int:user_id>/parents", methods=["GET", "POST"])
+@login_required
+def link_parent(user_id: int):
+    student = _person_or_404(user_id)
+    require(perm.can_manage_parents(current_user, student))
+    form = ParentLinkForm()
+    new_password = parent = None
+    if form.validate_on_submit():
+        try:
+            if form.parent_username.data:
+                parent = db.session.scalar(select(User).where(
+                    User.username == form.parent_username.data.strip().lower()))
+                if parent is None:
+                    raise services.ValidationError(_("No person with this login."), field="parent_username")
+            else:
+                base = f"{(form.surname.data or '').strip()}".lower()
+                username = services.suggest_username(base or "parent", form.email.data)
+                parent, new_password = services.create_user(
+                    username=username, by=current_user, surname=form.surname.data, name=form.name.data,
+                    patronymic=form.patronymic.data or "", email=form.email.data)
+            services.link_parent(parent, student, relation=form.relation.data, by=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            _field_error(form, exc, "parent_username")
+        else:
+            db.session.commit()
+            flash(_("Parent linked."), "success")
+            if new_password:
+                return render_template("people/password_once.html", person=parent, password=new_password)
+            return redirect(url_for("people.view_person", user_id=student.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("people/parent.html", form=form, student=student), status
+
+
+@bp.route("/parent-links/<int:link_id>/delete", methods=["POST"])
+@login_required
+def unlink_parent(link_id: int):
+    link = db.session.get(ParentLink, link_id)
+    if link is None:
+        abort(404)
+    require(perm.can_manage_parents(current_user, link.student))
+    student_id = link.student_id
+    services.unlink_parent(link, by=current_user)
+    db.session.commit()
+    flash(_("Parent unlinked."), "success")
+    return redirect(url_for("people.view_person", user_id=student_id))
+
+
+@bp.route("/people/<int:user_id>/consents", methods=["POST"])
+@login_required
+def add_consent(user_id: int):
+    person = _person_or_404(user_id)
+    require(perm.can_manage_parents(current_user, person))
+    form = _consent_form(person, formdata=request.form)
+    if form.validate_on_submit():
+        given_by = db.session.get(User, form.given_by.data)
+        try:
+            services.record_consent(person, form.kind.data, given_on=form.given_on.data, by=current_user,
+                                    given_by=given_by, document=form.document.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Consent recorded."), "success")
+    else:
+        for f in form:
+            for e in f.errors:
+                flash(f"{f.label.text}: {e}", "error")
+    return redirect(url_for("people.view_person", user_id=person.id))
+
+
+@bp.route("/consents/<int:consent_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_consent(consent_id: int):
+    consent = db.session.get(Consent, consent_id)
+    if consent is None:
+        abort(404)
+    require(perm.can_manage_parents(current_user, consent.subject))
+    services.withdraw_consent(consent, on=date.today(), by=current_user)
+    db.session.commit()
+    flash(_("Consent withdrawn."), "success")
+    return redirect(url_for("people.view_person", user_id=consent.subject_id))

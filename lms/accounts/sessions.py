@@ -1,0 +1,104 @@
+"""Browser sessions: a server-side row per login, so logout, deactivation and timeouts end it at once.
+
+The signed cookie holds only the session id (``sid``), Flask-Login's user id and the CSRF token.
+Login clears the cookie and issues a new id (no session fixation).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from lms.accounts import services
+from lms.accounts.models import AuthSession, User
+from lms.core.db import utcnow
+from lms.extensions import db
+
+#: Endpoints a user who must change their password may still reach.
+_ALLOWED_WHILE_MUST_CHANGE = {"auth.logout", "auth.change_password", "static", "main.healthz",
+                              "main.set_locale", "main.accessibility"}
+
+
+def start_session(user: User) -> AuthSession:
+    """Rotate the session: drop everything from before login and bind a fresh server-side id."""
+    locale, a11y = session.get("locale"), session.get("a11y")
+    session.clear()
+    row = services.create_auth_session(user, ip=request.remote_addr,
+                                       user_agent=request.headers.get("User-Agent", ""))
+    session.permanent = True
+    session["sid"] = row.id
+    if locale:
+        session["locale"] = locale
+    if a11y:
+        session["a11y"] = a11y
+    login_user(user)
+    g.lms_auth_session = row
+    return row
+
+
+def end_session() -> None:
+    sid = session.get("sid")
+    if sid:
+        row = db.session.get(AuthSession, sid)
+        if row is not None:
+            db.session.delete(row)
+    logout_user()
+    session.clear()
+
+
+def current_session_id() -> str | None:
+    return session.get("sid")
+
+
+def load_user(user_id: str) -> User | None:
+    sid = session.get("sid")
+    if not sid:
+        return None
+    row = db.session.scalar(
+        select(AuthSession).options(joinedload(AuthSession.user)).where(AuthSession.id == sid))
+    if row is None or str(row.user_id) != str(user_id) or not row.user.is_active:
+        session.clear()
+        return None
+    cfg = current_app.config
+    now = utcnow()
+    idle = timedelta(seconds=cfg["SESSION_IDLE_SECONDS"])
+    absolute = timedelta(seconds=cfg["SESSION_ABSOLUTE_SECONDS"])
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        db.session.delete(row)
+        db.session.commit()
+        session.clear()
+        g.lms_session_expired = True
+        return None
+    if now - row.last_seen_at > timedelta(seconds=60):
+        # Touch at most once a minute: enough for the idle timeout, cheap on every request.
+        row.last_seen_at = now
+        db.session.commit()
+        return db.session.get(User, int(user_id))
+    g.lms_auth_session = row
+    return row.user
+
+
+def init_login(app: Flask, login_manager: LoginManager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # the server-side session row does this job
+    login_manager.user_loader(load_user)
+
+    @app.before_request
+    def _force_password_change():
+        if request.endpoint in _ALLOWED_WHILE_MUST_CHANGE or request.path.startswith("/api/"):
+            return None
+        if current_user.is_authenticated and current_user.must_change_password:
+            flash(_("Set a new password to continue."), "warning")
+            return redirect(url_for("auth.change_password"))
+        if g.get("lms_session_expired"):
+            flash(_("Your session has ended. Please log in again."), "info")
+        return None

@@ -1,0 +1,127 @@
+"""Domain errors and the error pages / JSON errors the application answers with."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A business rule refused an action. ``field`` names the input at fault, if any."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(DomainError):
+    status = 422
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class PermissionDenied(DomainError):
+    status = 403
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+_TITLES = {
+    400: lambda: _("Bad request"),
+    403: lambda: _("Access denied"),
+    404: lambda: _("Page not found"),
+    405: lambda: _("Method not allowed"),
+    409: lambda: _("Conflict"),
+    413: lambda: _("File too large"),
+    422: lambda: _("Invalid data"),
+    429: lambda: _("Too many requests"),
+    500: lambda: _("Internal server error"),
+    503: lambda: _("Service unavailable"),
+}
+
+
+def _describe(code: int) -> str:
+    return {
+        403: _("You do not have permission to open this page."),
+        404: _("The page does not exist or has been removed."),
+        413: _("The uploaded file is larger than allowed."),
+        429: _("Too many requests. Please wait and try again."),
+        500: _("Something went wrong on the server. The error has been logged; please try again later."),
+    }.get(code, "")
+
+
+def error_response(code: int, message: str | None = None, *, field: str | None = None, fields=None):
+    title = _TITLES.get(code, _TITLES[500])()
+    message = message or _describe(code) or title
+    if wants_json():
+        body = {"error": {"code": code, "title": title, "message": message}}
+        if field:
+            body["error"]["field"] = field
+        if fields:
+            body["error"]["fields"] = fields
+        return jsonify(body), code
+    # Server-side failures render a page that needs no database (it may be what failed).
+    template = "errors/plain.html" if code >= 500 else "errors/error.html"
+    return render_template(template, code=code, title=title, message=message), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        from lms.extensions import db
+
+        db.session.rollback()
+        return error_response(exc.status, exc.message, field=exc.field)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        code = exc.code or 500
+        if code in (301, 302, 303, 307, 308):
+            return exc
+        # flask-smorest attaches validation messages here; keep them, naming the fields.
+        data = getattr(exc, "data", None) or {}
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if code == 400 and getattr(exc, "description", "").startswith("The CSRF token"):
+            return error_response(400, _("The form has expired or was sent from another page. "
+                                         "Reload the page and try again."))
+        if messages and wants_json():
+            flat = {}
+            for location in messages.values():
+                if isinstance(location, dict):
+                    flat.update(location)
+            first = next(iter(flat), None)
+            return error_response(422, _("Check the fields: %(names)s", names=", ".join(flat)),
+                                  field=first, fields=flat)
+        description = None
+        if exc.description and code not in (404, 500) and exc.description != type(exc).description:
+            description = exc.description
+        return error_response(code, description)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        try:
+            from lms.extensions import db
+
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the error page must render even if the DB is gone
+            log.exception("rollback failed")
+        return error_response(500)

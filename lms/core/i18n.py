@@ -1,0 +1,99 @@
+"""Language and time zone of the current user; Russian formatting helpers for templates."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, g, has_request_context, session
+from flask_babel import format_date, format_datetime
+from flask_login import current_user
+
+log = logging.getLogger(__name__)
+
+#: Russia spans UTC+2 … UTC+12; these are offered first in time zone lists.
+RUSSIAN_TIME_ZONES = [
+    "Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg", "Asia/Omsk",
+    "Asia/Novosibirsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk", "Asia/Vladivostok",
+    "Asia/Magadan", "Asia/Kamchatka",
+]
+
+
+def valid_time_zone(name: str | None) -> bool:
+    if not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    others = sorted(available_timezones() - set(RUSSIAN_TIME_ZONES))
+    return [(z, z) for z in RUSSIAN_TIME_ZONES] + [(z, z) for z in others if "/" in z]
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("locale")
+    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def user_time_zone(user) -> str:
+    """The user's own zone, else the zone of their first organization, else the installation's."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        if user.time_zone:
+            return user.time_zone
+        for membership in user.memberships:
+            return membership.organization.time_zone
+    return current_app.config["DEFAULT_TIMEZONE"]
+
+
+def select_timezone() -> str:
+    if not has_request_context():
+        return current_app.config["DEFAULT_TIMEZONE"]
+    if "lms_tz" not in g:
+        g.lms_tz = user_time_zone(current_user)
+    return g.lms_tz
+
+
+def fmt_datetime(value: datetime | None, fmt: str = "short", tz: str | None = None) -> str:
+    if value is None:
+        return "—"
+    if tz:
+        local = value.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+        return format_datetime(local, "dd.MM.yyyy HH:mm", rebase=False)
+    return format_datetime(value, "dd.MM.yyyy HH:mm" if fmt == "short" else fmt)
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return format_datetime(value, "dd.MM.yyyy")
+    return format_date(value, "dd.MM.yyyy")
+
+
+def compile_translations(app: Flask) -> None:
+    """Compile .po catalogues to .mo when they are missing or older (the .mo files are not committed)."""
+    root = Path(app.root_path) / "translations"
+    for po in root.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh)
+        tmp = mo.with_suffix(".mo.tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalog, use_fuzzy=False)
+        tmp.replace(mo)
+        log.info("compiled %s", mo)

@@ -1,0 +1,88 @@
+"""Template globals and filters: navigation per role, accessibility settings, Russian formats."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from lms.core.i18n import fmt_date, fmt_datetime
+from lms.core.validators import format_snils
+from lms.labels import template_labels
+
+#: Settings of the version for visually impaired users (ГОСТ Р 52872-2019): type size, colours, images.
+A11Y_DEFAULTS = {"on": False, "size": "large", "scheme": "bw", "images": "off", "spacing": "normal"}
+A11Y_CHOICES = {
+    "size": ("normal", "large", "xlarge"),
+    "scheme": ("bw", "wb", "blue", "beige"),
+    "images": ("on", "off"),
+    "spacing": ("normal", "wide"),
+}
+
+
+def a11y_settings() -> dict:
+    if current_user.is_authenticated:
+        stored = (current_user.prefs or {}).get("a11y") or {}
+    else:
+        stored = session.get("a11y") or {}
+    merged = dict(A11Y_DEFAULTS)
+    for key, value in stored.items():
+        if key == "on" or value in A11Y_CHOICES.get(key, ()):
+            merged[key] = value
+    return merged
+
+
+def a11y_body_classes() -> str:
+    s = a11y_settings()
+    if not s["on"]:
+        return ""
+    return " ".join([
+        "a11y", f"a11y-size-{s['size']}", f"a11y-scheme-{s['scheme']}", f"a11y-images-{s['images']}",
+        f"a11y-spacing-{s['spacing']}",
+    ])
+
+
+def navigation() -> list[tuple[str, str, str]]:
+    """(endpoint, url, label) items the current user may open; the pages check again on the server."""
+    from lms.orgs.permissions import scope_of
+
+    if not current_user.is_authenticated:
+        return []
+    s = scope_of(current_user)
+    items = [("main.dashboard", url_for("main.dashboard"), _l("Dashboard"))]
+    if s.is_admin or s.member_org_ids or s.managed_org_ids:
+        items.append(("orgs.list_orgs", url_for("orgs.list_orgs"), _l("Organizations")))
+    if s.is_manager or s.staff_org_ids:
+        items.append(("people.list_people", url_for("people.list_people"), _l("People")))
+    if s.is_manager:
+        items.append(("imports.start", url_for("imports.start"), _l("Import")))
+        items.append(("main.audit_log", url_for("main.audit_log"), _l("Audit log")))
+    if s.is_admin or s.is_coordinator:
+        items.append(("orgs.academic_years", url_for("orgs.academic_years"), _l("Academic years")))
+    if s.is_admin:
+        items.append(("orgs.municipalities", url_for("orgs.municipalities"), _l("Municipalities")))
+        items.append(("main.outbox", url_for("main.outbox"), _l("Mail")))
+    return items
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.filters["dt"] = fmt_datetime
+    app.jinja_env.filters["d"] = fmt_date
+    app.jinja_env.filters["snils"] = format_snils
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _globals():
+        return {
+            "site_name": current_app.config["SITE_NAME"],
+            "nav_items": navigation,
+            "a11y": a11y_settings,
+            "a11y_classes": a11y_body_classes,
+            "current_locale": lambda: str(get_locale() or "ru"),
+            "languages": current_app.config["LANGUAGES"],
+            "current_endpoint": request.endpoint,
+            **template_labels(),
+        }

@@ -1,0 +1,1 @@
+"""Dashboard, health check, language and accessibility settings, audit log and mail outbox."""

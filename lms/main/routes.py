@@ -1,0 +1,169 @@
+"""Dashboard, health check, language, accessibility settings, audit log and the mail outbox."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select, text
+from sqlalchemy.orm.attributes import flag_modified
+
+from lms.accounts.models import User
+from lms.accounts.permissions import can_read_outbox, can_view_audit
+from lms.core.audit import AuditEvent
+from lms.core.i18n import select_timezone
+from lms.core.mail import OutboxMessage
+from lms.core.permissions import require
+from lms.core.storage import get_storage
+from lms.core.templating import A11Y_CHOICES, A11Y_DEFAULTS, a11y_settings
+from lms.extensions import db
+from lms.main.dashboard import audit_visibility, build_dashboard
+from lms.main.forms import AuditFilterForm
+from lms.orgs.models import Organization
+from lms.orgs.permissions import scope_of
+
+bp = Blueprint("main", __name__)
+log = logging.getLogger(__name__)
+
+
+def _back(default: str = "main.dashboard") -> str:
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return target.rstrip("?") or "/"
+    return url_for(default)
+
+
+@bp.route("/")
+@login_required
+def dashboard():
+    scope = scope_of(current_user)
+    require(current_user.is_authenticated)
+    data = build_dashboard(current_user, scope)
+    return render_template("main/dashboard.html", d=data, scope=scope)
+
+
+@bp.route("/healthz")
+def healthz():
+    status = {"database": "ok", "storage": "ok"}
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"
+        log.warning("health: database down: %s", exc)
+        status["database"] = "unavailable"
+    try:
+        get_storage().check()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("health: storage down: %s", exc)
+        status["storage"] = "unavailable"
+    ok = all(v == "ok" for v in status.values())
+    return jsonify(status="ok" if ok else "unavailable", **status), 200 if ok else 503
+
+
+@bp.route("/locale", methods=["POST"])
+def set_locale():
+    from flask import current_app
+
+    code = request.form.get("locale", "")
+    if code in current_app.config["LANGUAGES"]:
+        session["locale"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(_back())
+
+
+@bp.route("/accessibility", methods=["GET", "POST"])
+def accessibility():
+    """The version for visually impaired users: on/off plus type size, colours, images, spacing,
+    remembered per user (or in the session for visitors)."""
+    settings = a11y_settings()
+    if request.method == "POST":
+        if request.form.get("toggle"):
+            settings["on"] = not settings["on"]
+        else:
+            settings["on"] = request.form.get("on") == "1"
+            for key, choices in A11Y_CHOICES.items():
+                value = request.form.get(key)
+                if value in choices:
+                    settings[key] = value
+        if request.form.get("reset"):
+            settings = dict(A11Y_DEFAULTS)
+        if current_user.is_authenticated:
+            prefs = dict(current_user.prefs or {})
+            prefs["a11y"] = settings
+            current_user.prefs = prefs
+            flag_modified(current_user, "prefs")
+            db.session.commit()
+        else:
+            session["a11y"] = settings
+        return redirect(_back("main.accessibility"))
+    return render_template("main/accessibility.html", settings=settings, choices=A11Y_CHOICES)
+
+
+@bp.route("/audit")
+@login_required
+def audit_log():
+    scope = scope_of(current_user)
+    require(can_view_audit(current_user))
+    form = AuditFilterForm(request.args, meta={"csrf": False})
+    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    cond = audit_visibility(scope)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    if form.validate():
+        if form.action.data:
+            stmt = stmt.where(AuditEvent.action == form.action.data)
+        if form.actor.data:
+            stmt = stmt.join(User, User.id == AuditEvent.actor_id).where(
+                User.username == form.actor.data.strip().lower())
+        if form.date_from.data:
+            # Dates are the user's local days.
+            start = datetime.combine(form.date_from.data, time.min, tzinfo=ZoneInfo(select_timezone()))
+            stmt = stmt.where(AuditEvent.at >= start)
+        if form.date_to.data:
+            end = datetime.combine(form.date_to.data + timedelta(days=1), time.min,
+                                   tzinfo=ZoneInfo(select_timezone()))
+            stmt = stmt.where(AuditEvent.at < end)
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    orgs = {o.id: o for o in db.session.scalars(select(Organization).where(
+        Organization.id.in_({e.organization_id for e in page.items if e.organization_id})))}
+    return render_template("main/audit.html", page=page, form=form, orgs=orgs,
+                           args={k: v for k, v in request.args.items() if k != "page"})
+
+
+@bp.route("/outbox")
+@login_required
+def outbox():
+    require(can_read_outbox(current_user))
+    page = db.paginate(select(OutboxMessage).order_by(OutboxMessage.id.desc()), per_page=30, error_out=False)
+    return render_template("main/outbox.html", page=page)
+
+
+def action_label(action: str) -> str:
+    labels = {
+        "login": _("Login"), "login_failed": _("Failed login"), "user_created": _("Person created"),
+        "user_updated": _("Person changed"), "user_deactivated": _("Person deactivated"),
+        "user_reactivated": _("Person reactivated"), "users_merged": _("Duplicates merged"),
+        "password_changed": _("Password changed"), "password_set": _("Password set by administrator"),
+        "password_reset_requested": _("Password reset requested"), "role_granted": _("Role granted"),
+        "role_revoked": _("Role revoked"), "membership_changed": _("Class changed"),
+        "org_created": _("Organization created"), "org_updated": _("Organization changed"),
+        "org_status_set": _("Organization status set"), "org_status_removed": _("Organization status removed"),
+        "municipality_created": _("Municipality created"), "municipality_updated": _("Municipality changed"),
+        "academic_year_created": _("Academic year created"), "academic_year_current": _("Current year changed"),
+        "api_token_created": _("API token created"), "api_token_revoked": _("API token revoked"),
+        "parent_linked": _("Parent linked"), "parent_unlinked": _("Parent unlinked"),
+        "consent_recorded": _("Consent recorded"), "consent_withdrawn": _("Consent withdrawn"),
+        "users_imported": _("People imported"), "people_exported": _("People exported"),
+    }
+    return labels.get(action, action)
+
+
+@bp.app_template_filter("action_label")
+def _action_label_filter(action: str) -> str:
+    return action_label(action)

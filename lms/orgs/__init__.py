@@ -1,0 +1,1 @@
+"""Municipalities, organizations, academic years, statuses and memberships."""

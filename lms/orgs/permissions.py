@@ -1,0 +1,139 @@
+"""Who may see and manage organizations. Every org view calls exactly one of these predicates.
+
+A user's reach is computed once per request (``scope_of``): the organizations they belong to,
+those they manage (as organization admin, or all organizations of a municipality they coordinate),
+and those they teach in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import g, has_request_context
+from sqlalchemy import select
+
+from lms.extensions import db
+from lms.orgs.models import Membership, Municipality, Organization, Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: int | None = None
+    is_admin: bool = False
+    member_org_ids: frozenset[int] = frozenset()
+    managed_org_ids: frozenset[int] = frozenset()
+    staff_org_ids: frozenset[int] = frozenset()
+    coordinated_municipality_ids: frozenset[int] = frozenset()
+    roles_by_org: dict[int, frozenset[str]] = field(default_factory=dict)
+
+    def manages(self, org_id: int | None) -> bool:
+        return self.is_admin or (org_id is not None and org_id in self.managed_org_ids)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.is_admin or bool(self.managed_org_ids)
+
+    @property
+    def is_coordinator(self) -> bool:
+        return bool(self.coordinated_municipality_ids)
+
+    def visible_org_ids(self) -> frozenset[int] | None:
+        """None means every organization (global administrator)."""
+        if self.is_admin:
+            return None
+        return self.member_org_ids | self.managed_org_ids
+
+
+ANONYMOUS = Scope()
+
+
+def _compute_scope(user) -> Scope:
+    rows = db.session.execute(
+        select(Membership.organization_id, Membership.role, Organization.municipality_id)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(Membership.user_id == user.id, Organization.is_active.is_(True))
+    ).all()
+    roles: dict[int, set[str]] = {}
+    coordinated: set[int] = set()
+    for org_id, role, municipality_id in rows:
+        roles.setdefault(org_id, set()).add(role)
+        if role == Role.COORDINATOR:
+            coordinated.add(municipality_id)
+    managed = {org_id for org_id, rs in roles.items() if Role.ORG_ADMIN in rs}
+    if coordinated:
+        managed |= set(db.session.scalars(
+            select(Organization.id).where(Organization.municipality_id.in_(coordinated))))
+    staff = {org_id for org_id, rs in roles.items() if rs & {Role.TEACHER, Role.METHODOLOGIST}}
+    return Scope(
+        user_id=user.id,
+        is_admin=bool(user.is_admin),
+        member_org_ids=frozenset(roles),
+        managed_org_ids=frozenset(managed),
+        staff_org_ids=frozenset(staff | managed),
+        coordinated_municipality_ids=frozenset(coordinated),
+        roles_by_org={k: frozenset(v) for k, v in roles.items()},
+    )
+
+
+def scope_of(user) -> Scope:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ANONYMOUS
+    if not has_request_context():
+        return _compute_scope(user)
+    cache = g.setdefault("lms_scopes", {})
+    if user.id not in cache:
+        cache[user.id] = _compute_scope(user)
+    return cache[user.id]
+
+
+def forget_scope(user) -> None:
+    """Call after changing a user's memberships within a request."""
+    if has_request_context():
+        g.setdefault("lms_scopes", {}).pop(getattr(user, "id", None), None)
+
+
+def can_view_org(user, org: Organization) -> bool:
+    s = scope_of(user)
+    return s.is_admin or org.id in s.member_org_ids or org.id in s.managed_org_ids
+
+
+def can_manage_org(user, org: Organization) -> bool:
+    return scope_of(user).manages(org.id)
+
+
+def can_list_org_people(user, org: Organization) -> bool:
+    s = scope_of(user)
+    return s.manages(org.id) or org.id in s.staff_org_ids
+
+
+def can_create_org(user, municipality: Municipality | None = None) -> bool:
+    s = scope_of(user)
+    if s.is_admin:
+        return True
+    if municipality is None:
+        return s.is_coordinator
+    return municipality.id in s.coordinated_municipality_ids
+
+
+def can_manage_municipalities(user) -> bool:
+    return scope_of(user).is_admin
+
+
+def can_manage_academic_years(user) -> bool:
+    s = scope_of(user)
+    return s.is_admin or s.is_coordinator
+
+
+def can_set_org_status(user, org: Organization) -> bool:
+    """Statuses (resource centre, internship site) are granted by the municipality, not by the school."""
+    s = scope_of(user)
+    return s.is_admin or org.municipality_id in s.coordinated_municipality_ids
+
+
+def can_grant_role(user, org: Organization, role: str) -> bool:
+    s = scope_of(user)
+    if not s.manages(org.id):
+        return False
+    if role == Role.COORDINATOR:
+        return s.is_admin or org.municipality_id in s.coordinated_municipality_ids
+    return True
