@@ -74,6 +74,10 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, profile_bp, people_bp, imports_bp, orgs_bp, files_bp):
         app.register_blueprint(bp)
+    from lms.extensions import socketio
+    from lms.main import events
+
+    events.register(socketio)
     init_api(app)
     if app.config["BENCH_ROUTES"]:
         from lms.main.bench import bp as bench_bp

@@ -10,12 +10,14 @@ temporary SQLite file is used. Fixtures:
 
 from __future__ import annotations
 
+import contextvars
 import os
 import secrets
 import tempfile
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
@@ -50,9 +52,22 @@ def test_config(**extra) -> dict:
 
 
 class Client(FlaskClient):
-    """A test client that sends a valid CSRF token with every form it posts, as a browser would."""
+    """A test client that sends a valid CSRF token with every form it posts, as a browser would.
+
+    Each request runs in a fresh context, so it gets its own application context, ``g`` and
+    database session, exactly as in production (otherwise Flask reuses the test's app context
+    and ``g`` — with the logged-in user cached in it — leaks from one request into the next).
+    """
 
     def open(self, *args, **kwargs):
+        response = contextvars.Context().run(self._open, *args, **kwargs)
+        if has_app_context():
+            from lms.extensions import db
+
+            db.session.expire_all()  # the test's own objects see what the request committed
+        return response
+
+    def _open(self, *args, **kwargs):
         csrf = kwargs.pop("csrf", True)
         method = (kwargs.get("method") or "GET").upper()
         path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
@@ -113,17 +128,32 @@ def db_session(app):
         try:
             yield db.session
         finally:
-            db.session.remove()
-            db.session = original
             engines[None] = engine
-            outer.rollback()
-            connection.close()
+            try:
+                db.session.remove()
+            finally:
+                db.session = original
+                outer.rollback()
+                connection.close()
+
+
+@pytest.fixture(autouse=True)
+def no_unhandled_errors(request):
+    """Fail any test during which the server answered with an unhandled error (a 500)."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    errors = app.extensions.setdefault("lms_unhandled_errors", __import__("collections").deque(maxlen=20))
+    errors.clear()
+    yield
+    if errors and not request.node.get_closest_marker("allow_500"):
+        pytest.fail("the server raised unhandled errors: " + "; ".join(errors), pytrace=False)
 
 
 @pytest.fixture
 def client(app, db_session):
-    with app.test_client() as c:
-        yield c
+    return app.test_client()
 
 
 @pytest.fixture

@@ -86,6 +86,12 @@ def can_manage_parents(viewer, student: User) -> bool:
     return any(m.role == Role.STUDENT and m.organization_id in s.managed_org_ids for m in student.memberships)
 
 
+def can_list_people(viewer) -> bool:
+    """The people list: managers and teaching staff."""
+    s = scope_of(viewer)
+    return s.is_manager or bool(s.staff_org_ids)
+
+
 def can_view_audit(viewer) -> bool:
     return scope_of(viewer).is_manager
 

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from lms.accounts import services, sessions
 from lms.accounts.forms import ChangePasswordForm, LoginForm, ResetPasswordForm, ResetRequestForm
 from lms.core.errors import DomainError
+from lms.core.forms import attach_error
 from lms.core.mail import queue_mail
 from lms.extensions import db
 
@@ -73,7 +74,7 @@ def change_password():
             services.change_own_password(current_user, form.current_password.data, form.new_password.data,
                                          session_id=sessions.current_session_id())
         except DomainError as exc:
-            getattr(form, exc.field or "new_password").errors.append(exc.message)
+            attach_error(form, exc, "new_password", {"password": "new_password"})
         else:
             db.session.commit()
             flash(_("Password changed. Other sessions of your account have been ended."), "success")
@@ -115,7 +116,7 @@ def reset_password(token: str):
         try:
             services.reset_password(token, form.new_password.data)
         except DomainError as exc:
-            form.new_password.errors.append(exc.message)
+            attach_error(form, exc, "new_password", {"password": "new_password"})
         else:
             db.session.commit()
             flash(_("The password has been changed. Log in with the new password."), "success")

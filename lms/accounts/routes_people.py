@@ -23,6 +23,7 @@ from lms.accounts.forms import (
 )
 from lms.accounts.models import Consent, ParentLink, User
 from lms.core.errors import DomainError
+from lms.core.forms import attach_error
 from lms.core.i18n import time_zone_choices
 from lms.core.permissions import require
 from lms.extensions import db
@@ -62,22 +63,13 @@ def _role_choices() -> list[tuple[str, str]]:
     return [(r.value, str(ROLE_LABELS[r.value])) for r in roles]
 
 
-def _field_error(form, exc: DomainError, default: str) -> None:
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is None or not hasattr(target, "errors"):
-        target = getattr(form, default)
-    if isinstance(target.errors, tuple):
-        target.errors = list(target.errors)
-    target.errors.append(exc.message)
-
-
 # --- list ----------------------------------------------------------------------------------------
 
 @bp.route("/people")
 @login_required
 def list_people():
     scope = scope_of(current_user)
-    require(scope.is_manager or bool(scope.staff_org_ids))
+    require(perm.can_list_people(current_user))
     orgs = _listable_orgs()
     org_id = request.args.get("org", type=int)
     role = request.args.get("role") or ""
@@ -181,7 +173,7 @@ def create_person():
                                     grade=form.grade.data, class_letter=form.class_letter.data)
         except DomainError as exc:
             db.session.rollback()
-            _field_error(form, exc, "username")
+            attach_error(form, exc, "username")
         else:
             db.session.commit()
             flash(_("Person created."), "success")
@@ -206,7 +198,7 @@ def edit_person(user_id: int):
             services.update_user(person, form.person_data(), by=current_user)
         except DomainError as exc:
             db.session.rollback()
-            _field_error(form, exc, "surname")
+            attach_error(form, exc, "surname")
         else:
             db.session.commit()
             flash(_("Saved."), "success")
@@ -371,7 +363,7 @@ def link_parent(user_id: int):
             services.link_parent(parent, student, relation=form.relation.data, by=current_user)
         except DomainError as exc:
             db.session.rollback()
-            _field_error(form, exc, "parent_username")
+            attach_error(form, exc, "parent_username")
         else:
             db.session.commit()
             flash(_("Parent linked."), "success")

@@ -11,6 +11,7 @@ from lms.accounts import services, sessions
 from lms.accounts.forms import ProfileForm, TokenForm
 from lms.accounts.models import ApiToken, AuthSession
 from lms.core.errors import DomainError
+from lms.core.forms import attach_error
 from lms.core.i18n import time_zone_choices
 from lms.core.permissions import require
 from lms.extensions import db
@@ -46,7 +47,7 @@ def view():
                 "email": form.email.data, "phone": form.phone.data, "locale": form.locale.data,
                 "time_zone": form.time_zone.data or None}, by=current_user)
         except DomainError as exc:
-            getattr(form, exc.field or "email").errors.append(exc.message)
+            attach_error(form, exc, "email")
         else:
             db.session.commit()
             flash(_("Profile saved."), "success")
@@ -65,7 +66,7 @@ def create_token():
             _row, raw = services.create_api_token(current_user, token_form.name.data, by=current_user,
                                                   days=token_form.days.data)
         except DomainError as exc:
-            getattr(token_form, exc.field or "name").errors.append(exc.message)
+            attach_error(token_form, exc, "name")
         else:
             db.session.commit()
             flash(_("Token created. Copy it now: it will not be shown again."), "success")

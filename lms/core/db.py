@@ -59,6 +59,14 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value):
+    return value.upper() if isinstance(value, str) else value
+
+
 def configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys and write transactions that wait instead of failing.
 
@@ -72,6 +80,10 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        # SQLite's lower()/upper() fold only ASCII; names here are Cyrillic. Replace them with
+        # Unicode-aware versions so case-insensitive search behaves as on PostgreSQL.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        dbapi_connection.create_function("upper", 1, _upper, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

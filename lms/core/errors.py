@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -46,6 +47,7 @@ def wants_json() -> bool:
 
 _TITLES = {
     400: lambda: _("Bad request"),
+    401: lambda: _("Authentication required"),
     403: lambda: _("Access denied"),
     404: lambda: _("Page not found"),
     405: lambda: _("Method not allowed"),
@@ -60,6 +62,7 @@ _TITLES = {
 
 def _describe(code: int) -> str:
     return {
+        401: _("Log in or send a valid access token."),
         403: _("You do not have permission to open this page."),
         404: _("The page does not exist or has been removed."),
         413: _("The uploaded file is larger than allowed."),
@@ -118,6 +121,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
+        # The last few unhandled errors, for the test suite's "never a 500" guard.
+        recent = app.extensions.setdefault("lms_unhandled_errors", deque(maxlen=20))
+        recent.append(f"{request.method} {request.path}: {type(exc).__name__}: {exc}")
         try:
             from lms.extensions import db
 

@@ -34,6 +34,8 @@ def audit_visibility(scope: Scope):
     return or_(
         AuditEvent.organization_id.in_(org_ids),
         (AuditEvent.object_type == "User") & AuditEvent.object_id.in_(people),
+        # e.g. logins and failed logins of the organization's own people
+        AuditEvent.organization_id.is_(None) & AuditEvent.actor_id.in_(people),
     )
 
 

@@ -92,6 +92,12 @@ def forget_scope(user) -> None:
         g.setdefault("lms_scopes", {}).pop(getattr(user, "id", None), None)
 
 
+def can_list_orgs(user) -> bool:
+    """Anyone who belongs to or manages at least one organization (the global admin: all)."""
+    s = scope_of(user)
+    return s.is_admin or bool(s.member_org_ids or s.managed_org_ids)
+
+
 def can_view_org(user, org: Organization) -> bool:
     s = scope_of(user)
     return s.is_admin or org.id in s.member_org_ids or org.id in s.managed_org_ids
@@ -137,3 +143,27 @@ def can_grant_role(user, org: Organization, role: str) -> bool:
     if role == Role.COORDINATOR:
         return s.is_admin or org.municipality_id in s.coordinated_municipality_ids
     return True
+
+
+#: Organization fields decided by the municipality, not by the organization's own administrator:
+#: the code is used by imports and the API across the network, and an administrator who closed their
+#: own organization could not reach it to reopen it.
+MUNICIPAL_ORG_FIELDS = ("code", "is_active")
+
+
+def can_edit_org(user, org: Organization, changes: dict) -> bool:
+    """Managers edit their organization; code and activity only at the municipality level."""
+    wanted = dict(changes)
+    if isinstance(wanted.get("code"), str):
+        wanted["code"] = wanted["code"].strip().lower()
+    municipal = any(key in wanted and wanted[key] != getattr(org, key) for key in MUNICIPAL_ORG_FIELDS)
+    return can_manage_org(user, org) and (not municipal or can_create_org(user, org.municipality))
+
+
+def listable_org_ids(user) -> list[int]:
+    """Active organizations whose people ``user`` may list: those they manage or teach in (all for admins)."""
+    s = scope_of(user)
+    stmt = select(Organization.id).where(Organization.is_active.is_(True))
+    if not s.is_admin:
+        stmt = stmt.where(Organization.id.in_(s.managed_org_ids | s.staff_org_ids))
+    return list(db.session.scalars(stmt))

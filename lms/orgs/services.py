@@ -191,3 +191,14 @@ def remove_org_status(row: OrganizationStatus, *, by) -> None:
     audit.record("org_status_removed", actor=by, organization=row.organization_id, obj=row.organization,
                  status=row.status, year=row.academic_year.name)
     db.session.delete(row)
+
+
+def create_academic_year(start_year: int, *, by, make_current: bool = False) -> AcademicYear:
+    """A new academic year from the form: unlike ``ensure_academic_year``, an existing year is an error."""
+    if db.session.scalar(select(AcademicYear.id).where(AcademicYear.start_year == start_year)):
+        raise Conflict(_("The academic year %(y)d/%(z)d already exists.", y=start_year, z=start_year + 1),
+                       field="start_year")
+    year = ensure_academic_year(start_year, by=by)
+    if make_current:
+        set_current_year(year, by=by)
+    return year

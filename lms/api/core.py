@@ -1,0 +1,218 @@
+"""What every /api/v1 blueprint shares: bearer authentication, JSON errors, loading and paging.
+
+Authentication is by personal access token only (``Authorization: Bearer lms_…``). The browser's
+session cookie is never consulted: Flask-Login's user for the request is set here, before anything
+could ask Flask-Login to load it from the cookie.
+"""
+
+from __future__ import annotations
+
+import http
+import re
+
+from flask import abort, current_app, g, request
+from flask_babel import get_locale
+from flask_smorest import Blueprint
+from sqlalchemy import update
+from werkzeug.exceptions import HTTPException
+
+from lms.accounts import services
+from lms.accounts.models import ApiToken
+from lms.api.base import MAX_ID
+from lms.core.errors import DomainError
+from lms.extensions import db
+
+TITLES = {
+    400: "Неверный запрос",
+    401: "Нужна аутентификация",
+    403: "Доступ запрещён",
+    404: "Не найдено",
+    405: "Метод не поддерживается",
+    409: "Конфликт",
+    413: "Слишком большой запрос",
+    415: "Неподдерживаемый тип данных",
+    422: "Неверные данные",
+    429: "Слишком много запросов",
+    500: "Внутренняя ошибка сервера",
+}
+MESSAGES = {
+    400: "Запрос не удалось разобрать.",
+    401: "Нужен заголовок Authorization: Bearer <токен>.",
+    403: "Недостаточно прав для этого действия.",
+    404: "Объект не найден.",
+    405: "Этот метод не поддерживается по этому адресу.",
+    413: "Запрос больше допустимого размера.",
+    415: "Отправляйте данные в формате JSON (Content-Type: application/json).",
+    429: "Слишком много запросов. Подождите и повторите.",
+    500: "Ошибка на сервере. Она записана в журнал; повторите позже.",
+}
+REFUSED_CREDENTIALS = "Токен недействителен, истёк или отозван, либо учётная запись отключена."
+
+
+def api_error(code: int, message: str | None = None, *, field: str | None = None,
+              fields: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None):
+    body = {"error": {
+        "code": code,
+        "title": TITLES.get(code) or http.HTTPStatus(code).phrase,
+        "message": message or MESSAGES.get(code) or http.HTTPStatus(code).phrase,
+        "field": field,
+        "fields": fields or {},
+    }}
+    return body, code, headers or {}
+
+
+# --- authentication ------------------------------------------------------------------------------
+
+def _authenticate():
+    login_manager = current_app.login_manager  # type: ignore[attr-defined]
+    # Flask-Login loads its user lazily, from the session cookie. Fixing it here for the whole request
+    # means no code path of the API (gettext's locale, a predicate, an error page) can ever read the
+    # cookie: a logged-in browser without a token is anonymous to the API.
+    g._login_user = login_manager.anonymous_user()
+    g.pop("api_user", None)
+    g.pop("api_token_touch", None)
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    raw = raw.strip()
+    if scheme.lower() != "bearer" or not raw:
+        return api_error(401, headers={"WWW-Authenticate": 'Bearer realm="lms"'})
+    user = services.user_for_token(raw)
+    if user is None:
+        return api_error(401, REFUSED_CREDENTIALS,
+                         headers={"WWW-Authenticate": 'Bearer realm="lms", error="invalid_token"'})
+    touched = next((obj for obj in db.session.dirty if isinstance(obj, ApiToken)), None)
+    if touched is not None:
+        g.api_token_touch = (touched.id, touched.last_used_at)
+    g.api_user = user
+    g._login_user = user
+    return None
+
+
+def _save_token_use(response):
+    """Keep the token's ``last_used_at`` touch (made at most every few minutes) with one commit.
+
+    A successful write commits once in its view and the touch goes with it; a read commits here only
+    when there is a touch to save. A failed request keeps nothing it may have flushed, only the touch.
+    """
+    touch = g.pop("api_token_touch", None)
+    if response.status_code >= 400:
+        db.session.rollback()
+        if touch is not None:
+            token_id, at = touch
+            db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at))
+            db.session.commit()
+    elif touch is not None and request.method in ("GET", "HEAD"):
+        db.session.commit()
+    return response
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    """webargs/marshmallow messages (``{"json": {"email": [...]}, ...}``) → ``{"email": [...]}``."""
+    out: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(_flatten(value, name))
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[name] = value
+        else:
+            out[name] = [str(value)]
+    return out
+
+
+def _validation_error(messages: dict):
+    flat: dict[str, list[str]] = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            flat.update(_flatten(errors))
+        else:  # e.g. {"json": ["Invalid JSON body."]}
+            return api_error(400, "Тело запроса — не JSON-документ." if location == "json" else None)
+    first = next((name for name in flat if name != "_schema"), None)
+    text = "; ".join(f"{name} — {msgs[0].rstrip('.')}" if name != "_schema" else msgs[0].rstrip(".")
+                     for name, msgs in flat.items())
+    return api_error(422, f"Проверьте данные: {text}.", field=first, fields=flat)
+
+
+def _http_error(exc: HTTPException):
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if messages:
+        return _validation_error(messages)
+    code = exc.code or 500
+    custom = exc.description if exc.description != type(exc).description else None
+    return api_error(code, custom)
+
+
+#: Russian for the services' refusals the API's own validation cannot anticipate (they depend on the
+#: data), by (status, field). Used only while the request's language is Russian and the service's
+#: message arrived untranslated (its msgid is English; the ru catalogue may not have it yet).
+SERVICE_MESSAGES_RU = {
+    (409, "username"): "Этот логин уже занят.",
+    (409, "email"): "Этот e-mail уже принадлежит другому человеку.",
+    (409, "snils"): "Этот СНИЛС уже принадлежит другому человеку.",
+    (409, "code"): "Этот код уже занят другой организацией.",
+    (409, None): "Вы последний администратор этой организации: сначала назначьте другого.",
+    (422, "password"): "Пароль слишком простой или содержит логин либо e-mail: выберите другой.",
+}
+CYRILLIC = re.compile("[А-Яа-яЁё]")
+
+
+def _in_russian(exc: DomainError) -> str:
+    if CYRILLIC.search(exc.message) or str(get_locale() or "ru") != "ru":
+        return exc.message
+    return SERVICE_MESSAGES_RU.get((exc.status, exc.field), exc.message)
+
+
+def _domain_error(exc: DomainError):
+    db.session.rollback()
+    message = _in_russian(exc)
+    fields = {exc.field: [message]} if exc.field else None
+    return api_error(exc.status, message, field=exc.field, fields=fields)
+
+
+def make_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
+    """A smorest blueprint for /api/v1 with bearer authentication and JSON errors, named ``api_<name>``
+    (the pages own the plain names)."""
+    bp = Blueprint(f"api_{name}", import_name, url_prefix=f"/api/v1{url_prefix}", description=description)
+    bp.before_request(_authenticate)
+    bp.after_request(_save_token_use)
+    bp.register_error_handler(HTTPException, _http_error)
+    bp.register_error_handler(DomainError, _domain_error)
+    return bp
+
+
+def document_errors(bp: Blueprint, *codes: int):
+    """Document the error responses an endpoint can give (401 for every endpoint)."""
+
+    def decorator(view):
+        for code in sorted({401, *codes}, reverse=True):
+            view = bp.alt_response(code, response=http.HTTPStatus(code).name)(view)
+        return view
+
+    return decorator
+
+
+# --- helpers for views ---------------------------------------------------------------------------
+
+def api_user():
+    return g.api_user
+
+
+def require(allowed: bool) -> None:
+    """The view's one permission check."""
+    if not allowed:
+        abort(403)
+
+
+def get_or_404(model, object_id: int):
+    obj = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def paginate(stmt, args: dict) -> dict:
+    page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False, count=True)
+    return {"items": list(page.items), "page": args["page"], "per_page": args["per_page"],
+            "total": page.total or 0, "pages": page.pages}

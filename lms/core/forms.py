@@ -1,0 +1,17 @@
+"""Putting a service's DomainError next to the form field it names."""
+
+from __future__ import annotations
+
+from lms.core.errors import DomainError
+
+
+def attach_error(form, exc: DomainError, default: str, aliases: dict[str, str] | None = None) -> None:
+    """Show ``exc.message`` under the field the service named (mapped through ``aliases``),
+    or under ``default`` when the form has no such field."""
+    name = (aliases or {}).get(exc.field or "", exc.field)
+    target = getattr(form, name, None) if name else None
+    if target is None or not hasattr(target, "errors"):
+        target = getattr(form, default)
+    if not isinstance(target.errors, list):
+        target.errors = list(target.errors)
+    target.errors.append(exc.message)

@@ -1,0 +1,237 @@
+"""Access matrix: every page route as anonymous, student, teacher, another organization's admin,
+the organization's own admin and the global administrator.
+
+Every URL rule of the application must appear in MATRIX (API routes are covered the same way in
+tests/api); a new route without an entry fails ``test_every_route_is_in_the_matrix``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from lms.accounts.models import ApiToken, Consent, ParentLink
+from lms.extensions import db
+from lms.orgs.models import Membership, OrganizationStatus
+
+ROLES = ("anonymous", "student", "teacher", "other_admin", "org_admin", "coordinator", "admin")
+OK = "ok"        # allowed: the request is served (2xx, a redirect other than to /login, or 422 for bad data)
+DENIED = 403
+LOGIN = "login"  # anonymous is sent to the login page
+
+
+@dataclass
+class Case:
+    method: str
+    url: Callable
+    expect: dict
+    data: Callable | None = None
+
+
+def everyone(status=OK):
+    return dict.fromkeys(ROLES, status)
+
+
+def members(**over):
+    """Logged-in users allowed, anonymous sent to log in."""
+    d = dict.fromkeys(ROLES, OK)
+    d["anonymous"] = LOGIN
+    d.update(over)
+    return d
+
+
+def managers_only(**over):
+    d = {"anonymous": LOGIN, "student": DENIED, "teacher": DENIED, "other_admin": DENIED,
+         "org_admin": OK, "coordinator": OK, "admin": OK}
+    d.update(over)
+    return d
+
+
+def admin_only(**over):
+    d = dict.fromkeys(ROLES, DENIED)
+    d.update(anonymous=LOGIN, admin=OK)
+    d.update(over)
+    return d
+
+
+def municipal(**over):
+    """Decided by the municipality: its coordinator and the global administrator."""
+    return admin_only(coordinator=OK, **over)
+
+
+def _membership(w):
+    return db.session.query(Membership).filter_by(user_id=w.student_a.id).first().id
+
+
+def _parent_link(w):
+    return db.session.query(ParentLink).filter_by(student_id=w.student_a.id).first().id
+
+
+def _consent(w):
+    from datetime import date
+
+    from lms.accounts import services
+
+    c = services.record_consent(w.student_a, "personal_data", given_on=date(2026, 9, 1), by=None)
+    db.session.commit()
+    return c.id
+
+
+def _token(w):
+    from lms.accounts import services
+
+    row, _raw = services.create_api_token(w.student_a, "t", by=None)
+    db.session.commit()
+    return row.id
+
+
+def _year(w):
+    from lms.orgs import services
+
+    year = services.ensure_academic_year(2026)
+    db.session.commit()
+    return year.id
+
+
+def _org_status(w):
+    from lms.orgs import services
+
+    year = services.ensure_academic_year(2026)
+    row = services.set_org_status(w.school_a, year, "resource_centre", by=None)
+    db.session.commit()
+    return row.id
+
+
+# Objects belong to school A; "other_admin" is school B's administrator, "org_admin" school A's.
+MATRIX: dict[str, list[Case]] = {
+    "static": [],
+    "main.healthz": [Case("GET", lambda w: "/healthz", everyone())],
+    "main.dashboard": [Case("GET", lambda w: "/", members())],
+    "main.set_locale": [Case("POST", lambda w: "/locale", everyone(), lambda w: {"locale": "ru"})],
+    "main.accessibility": [Case("GET", lambda w: "/accessibility", everyone()),
+                           Case("POST", lambda w: "/accessibility", everyone(), lambda w: {"toggle": "1"})],
+    "main.audit_log": [Case("GET", lambda w: "/audit", managers_only(other_admin=OK))],
+    "main.outbox": [Case("GET", lambda w: "/outbox", admin_only())],
+    "auth.login": [Case("GET", lambda w: "/login", everyone())],
+    "auth.logout": [Case("POST", lambda w: "/logout", everyone(302))],
+    "auth.change_password": [Case("GET", lambda w: "/password/change", members())],
+    "auth.reset_request": [Case("GET", lambda w: "/password/reset", everyone())],
+    "auth.reset_password": [Case("GET", lambda w: "/password/reset/not-a-token", everyone(410))],
+    "profile.view": [Case("GET", lambda w: "/profile", members())],
+    "profile.create_token": [Case("POST", lambda w: "/profile/tokens", members(), lambda w: {"name": "x"})],
+    "profile.revoke_token": [Case("POST", lambda w: f"/profile/tokens/{_token(w)}/revoke",
+                                  members(teacher=DENIED, other_admin=DENIED, org_admin=DENIED,
+                                          coordinator=DENIED, admin=DENIED))],
+    "profile.end_other_sessions": [Case("POST", lambda w: "/profile/sessions/end-others", members())],
+    "people.list_people": [Case("GET", lambda w: "/people", managers_only(teacher=OK, other_admin=OK)),
+                           Case("GET", lambda w: f"/people?org={w.school_a.id}", managers_only(teacher=OK))],
+    "people.view_person": [Case("GET", lambda w: f"/people/{w.student_a.id}",
+                                managers_only(student=OK, teacher=OK))],
+    "people.create_person": [Case("GET", lambda w: "/people/new", managers_only(other_admin=OK))],
+    "people.edit_person": [Case("GET", lambda w: f"/people/{w.student_a.id}/edit", managers_only())],
+    "people.deactivate_person": [Case("POST", lambda w: f"/people/{w.student_a.id}/deactivate", managers_only())],
+    "people.reactivate_person": [Case("POST", lambda w: f"/people/{w.student_a.id}/reactivate", managers_only())],
+    "people.reset_person_password": [Case("POST", lambda w: f"/people/{w.student_a.id}/password", managers_only())],
+    "people.merge_person": [Case("GET", lambda w: f"/people/{w.student_a.id}/merge", managers_only())],
+    "people.add_membership": [Case("POST", lambda w: f"/people/{w.teacher_a.id}/memberships", managers_only(),
+                                   lambda w: {"organization": w.school_a.id, "role": "methodologist"})],
+    "people.remove_membership": [Case("POST", lambda w: f"/memberships/{_membership(w)}/delete", managers_only())],
+    "people.change_class": [Case("POST", lambda w: f"/memberships/{_membership(w)}/class", managers_only(),
+                                 lambda w: {"grade": "9", "class_letter": "Б"})],
+    "people.link_parent": [Case("GET", lambda w: f"/people/{w.student_a.id}/parents", managers_only())],
+    "people.unlink_parent": [Case("POST", lambda w: f"/parent-links/{_parent_link(w)}/delete", managers_only())],
+    "people.add_consent": [Case("POST", lambda w: f"/people/{w.student_a.id}/consents", managers_only(),
+                                lambda w: {"kind": "personal_data", "given_on": "2026-09-01",
+                                           "given_by": w.student_a.id})],
+    "people.withdraw_consent": [Case("POST", lambda w: f"/consents/{_consent(w)}/withdraw", managers_only())],
+    "files.download": [Case("GET", lambda w: "/files/forged-token", everyone(404))],
+    "orgs.list_orgs": [Case("GET", lambda w: "/orgs", members())],
+    "orgs.create_org": [Case("GET", lambda w: "/orgs/new", municipal()),
+                        Case("POST", lambda w: "/orgs/new", municipal(),
+                             lambda w: {"municipality": w.municipality.id, "kind": "school", "name": "Новая школа",
+                                        "short_name": "Новая", "code": "new-school", "time_zone": "Europe/Moscow"})],
+    "orgs.view_org": [Case("GET", lambda w: f"/orgs/{w.school_a.id}", managers_only(student=OK, teacher=OK))],
+    "orgs.edit_org": [Case("GET", lambda w: f"/orgs/{w.school_a.id}/edit", managers_only())],
+    "orgs.set_status": [Case("POST", lambda w: f"/orgs/{w.school_a.id}/statuses", municipal(),
+                             lambda w: {"academic_year": _year(w), "status": "resource_centre"})],
+    "orgs.delete_status": [Case("POST", lambda w: f"/org-statuses/{_org_status(w)}/delete", municipal())],
+    "orgs.municipalities": [Case("GET", lambda w: "/municipalities", admin_only())],
+    "orgs.create_municipality": [Case("POST", lambda w: "/municipalities/new", admin_only(),
+                                      lambda w: {"name": "Новый округ", "time_zone": "Europe/Moscow"})],
+    "orgs.edit_municipality": [Case("GET", lambda w: f"/municipalities/{w.municipality.id}/edit", admin_only())],
+    "orgs.academic_years": [Case("GET", lambda w: "/years", municipal())],
+    "orgs.create_academic_year": [Case("POST", lambda w: "/years/new", municipal(),
+                                       lambda w: {"start_year": "2031"})],
+    "orgs.make_year_current": [Case("POST", lambda w: f"/years/{_year(w)}/current", municipal())],
+}
+
+_users = {
+    "student": lambda w: w.student_a, "teacher": lambda w: w.teacher_a, "other_admin": lambda w: w.admin_b,
+    "org_admin": lambda w: w.admin_a, "coordinator": lambda w: w.coordinator, "admin": lambda w: w.admin,
+}
+
+
+def _is_api(endpoint: str, rule: str) -> bool:
+    return rule.startswith("/api/")
+
+
+def test_every_route_is_in_the_matrix(app):
+    missing = sorted({r.endpoint for r in app.url_map.iter_rules()
+                      if not _is_api(r.endpoint, r.rule) and r.endpoint not in MATRIX})
+    assert not missing, f"routes without an access-matrix entry: {missing}"
+
+
+def _cases():
+    for endpoint, cases in MATRIX.items():
+        for i, _case in enumerate(cases):
+            yield pytest.param(endpoint, i, id=f"{endpoint}[{i}]")
+
+
+def _check(case: Case, role: str, response) -> str | None:
+    expected = case.expect[role]
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    if expected == LOGIN:
+        ok = status == 302 and "/login" in location
+    elif expected == OK:
+        ok = status in (200, 201, 204, 302, 303, 422) and not (status == 302 and "/login" in location)
+    else:
+        ok = status == expected
+    return None if ok else f"{role}: expected {expected}, got {status} {location}"
+
+
+@pytest.mark.parametrize("endpoint, index", list(_cases()))
+def test_access(app, world, endpoint, index):
+    """Each role in turn, each inside a savepoint rolled back afterwards (one world per route)."""
+    from tests.conftest import login
+
+    case = MATRIX[endpoint][index]
+    connection = db.engines[None]  # the test's connection (see the db_session fixture)
+    usernames = {role: _users[role](world).username for role in ROLES if role != "anonymous"}
+    db.session.commit()  # the test's session must hold no savepoint across ours
+    problems = []
+    for role in ROLES:
+        savepoint = connection.begin_nested()
+        try:
+            client = app.test_client()
+            if role != "anonymous":
+                assert login(client, usernames[role]).status_code == 302
+            data = case.data(world) if case.data else {}
+            url = case.url(world)
+            db.session.commit()
+            response = client.open(url, method=case.method, data=data)
+            problem = _check(case, role, response)
+            if problem:
+                problems.append(f"{case.method} {url} as {problem}")
+        finally:
+            db.session.commit()
+            savepoint.rollback()
+            db.session.expire_all()
+    assert not problems, "\n".join(problems)
+
+
+def test_matrix_helpers_cover_models():
+    # Guard the fixtures used above against silent renames.
+    assert ApiToken and Consent and OrganizationStatus
