@@ -7,8 +7,8 @@ tests/api); a new route without an entry fails ``test_every_route_is_in_the_matr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 
@@ -87,6 +87,27 @@ def _token(w):
     return row.id
 
 
+def _job(w, dry_run: bool = True):
+    """A finished import job of school A's administrator (a real one leaves a credentials file)."""
+    from lms.accounts import importing
+
+    data = "username,firstname,lastname,organization,role,grade\nnovikov,Иван,Новиков,school_a,student,5\n"
+    job = importing.create_job(filename="people.csv", data=data.encode(), by=w.admin_a, organization=w.school_a,
+                               dry_run=dry_run, update_existing=False)
+    db.session.commit()
+    importing.run_job(job.id)
+    db.session.commit()
+    return job.id
+
+
+def _job_owner_only(**over):
+    """Import jobs are seen by whoever started them (school A's admin) and the global administrator."""
+    d = dict.fromkeys(ROLES, DENIED)
+    d.update(anonymous=LOGIN, org_admin=OK, admin=OK)
+    d.update(over)
+    return d
+
+
 def _year(w):
     from lms.orgs import services
 
@@ -147,6 +168,18 @@ MATRIX: dict[str, list[Case]] = {
                                            "given_by": w.student_a.id})],
     "people.withdraw_consent": [Case("POST", lambda w: f"/consents/{_consent(w)}/withdraw", managers_only())],
     "files.download": [Case("GET", lambda w: "/files/forged-token", everyone(404))],
+    "imports.start": [Case("GET", lambda w: "/people/import", managers_only(other_admin=OK))],
+    "imports.template": [Case("GET", lambda w: "/people/import/template.csv", managers_only(other_admin=OK))],
+    "imports.status": [Case("GET", lambda w: f"/people/import/{_job(w)}", _job_owner_only())],
+    "imports.status_json": [Case("GET", lambda w: f"/people/import/{_job(w)}/status.json", _job_owner_only())],
+    "imports.errors_csv": [Case("GET", lambda w: f"/people/import/{_job(w)}/errors.csv", _job_owner_only())],
+    "imports.run_for_real": [Case("POST", lambda w: f"/people/import/{_job(w)}/run", _job_owner_only())],
+    "imports.rerun": [Case("POST", lambda w: f"/people/import/{_job(w)}/rerun", _job_owner_only())],
+    # Credentials: only the person who ran the import, not even the global administrator.
+    "imports.credentials": [Case("POST", lambda w: f"/people/import/{_job(w, dry_run=False)}/credentials",
+                                 _job_owner_only(admin=DENIED))],
+    "imports.export_people": [Case("GET", lambda w: "/people/export?format=csv", managers_only(other_admin=OK)),
+                              Case("GET", lambda w: "/people/export?format=xlsx", managers_only(other_admin=OK))],
     "orgs.list_orgs": [Case("GET", lambda w: "/orgs", members())],
     "orgs.create_org": [Case("GET", lambda w: "/orgs/new", municipal()),
                         Case("POST", lambda w: "/orgs/new", municipal(),

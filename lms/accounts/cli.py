@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from lms.accounts import services
+from lms.accounts.cli_import import export_command, import_command
 from lms.accounts.models import User
 from lms.core.errors import DomainError
 from lms.extensions import db
@@ -16,6 +17,10 @@ from lms.orgs.models import Organization
 @click.group("users", help="Manage people from the command line.")
 def users_cli() -> None:
     pass
+
+
+users_cli.add_command(import_command)
+users_cli.add_command(export_command)
 
 
 def _fail(exc: DomainError) -> None:

@@ -181,3 +181,12 @@ def test_coordinator_deactivates_a_school_and_its_people_lose_it(client, world, 
     client.post("/logout")
     login_as(client, world.admin_b)
     assert client.get(f"/orgs/{world.school_b.id}").status_code == 403
+
+
+def test_find_organization_by_cyrillic_name_in_any_case(world):
+    from lms.orgs.services import find_organization
+
+    assert find_organization("ШКОЛА а") == world.school_a
+    assert find_organization("  школа   б ") == world.school_b
+    assert find_organization("school_a") == world.school_a
+    assert find_organization("нет такой") is None
