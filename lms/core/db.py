@@ -5,6 +5,7 @@ Times are stored in UTC and come back as aware ``datetime`` objects on every bac
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
@@ -67,19 +68,38 @@ def _upper(value):
     return value.upper() if isinstance(value, str) else value
 
 
-def configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys and write transactions that wait instead of failing.
+_READS = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES")
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "RELEASE", "END")
+_DML = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
-    pysqlite starts transactions lazily with a plain ``BEGIN``; a transaction that read first and
-    writes later can then fail at once with "database is locked" when another process wrote in
-    between (the busy handler cannot help an upgrade from a stale snapshot). Every transaction
-    here starts with ``BEGIN IMMEDIATE``, so a writer waits up to ``busy_timeout`` for its turn
-    and never has to be retried. Reads outside a transaction still run concurrently under WAL.
+
+def _is_write(statement: str) -> bool:
+    head = statement.lstrip()[:10].upper()
+    if head.startswith(_CONTROL):
+        return False
+    if head.startswith("WITH"):
+        return bool(_DML.search(statement))
+    return not head.startswith(_READS)
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, Unicode case folding, and writes that wait instead of failing.
+
+    pysqlite is put in autocommit mode and the transaction is managed here:
+    - reads run outside any transaction, each statement on the latest committed data, so readers
+      never hold a lock and never block a writer (as PostgreSQL's READ COMMITTED);
+    - the first write of a transaction first issues ``BEGIN IMMEDIATE``, which takes the write
+      lock up front, waiting up to ``busy_timeout`` for another writer to finish. A deferred
+      transaction that read and then writes can fail at once with "database is locked" when
+      another connection wrote in between (the busy handler cannot help that upgrade); this
+      never does. Everything from the first write to COMMIT/ROLLBACK is one transaction.
+    As on PostgreSQL, a read-then-write must not assume nothing changed in between: use an
+    atomic UPDATE or rely on a unique constraint (an IntegrityError becomes a 409 answer).
     """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        dbapi_connection.isolation_level = None  # autocommit; BEGIN is issued below
         # SQLite's lower()/upper() fold only ASCII; names here are Cyrillic. Replace them with
         # Unicode-aware versions so case-insensitive search behaves as on PostgreSQL.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
@@ -91,9 +111,12 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_at_first_write(conn, cursor, statement, parameters, context, executemany):
+        if cursor.connection.in_transaction or not conn.in_transaction():
+            return
+        if _is_write(statement):
+            cursor.execute("BEGIN IMMEDIATE")
 
 
 def configure_engine(engine: Engine) -> None:

@@ -7,6 +7,7 @@ from collections import deque
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,17 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         return error_response(exc.status, exc.message, field=exc.field)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        # Two requests raced past the same check (e.g. a login taken at the same moment): the
+        # database refused the second. Nothing was written; the user can simply try again.
+        from lms.extensions import db
+
+        db.session.rollback()
+        log.info("integrity conflict on %s %s: %s", request.method, request.path, exc.orig)
+        return error_response(409, _("Someone changed the same data at the same moment. "
+                                     "Reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
