@@ -41,6 +41,42 @@ IMPORT_STATUS_LABELS = {
     "interrupted": _l("interrupted"),
 }
 SEX_LABELS = {"m": _l("Male"), "f": _l("Female")}
+OUTBOX_STATUS_LABELS = {
+    "pending": _l("queued"),
+    "sent": _l("sent"),
+    "failed": _l("not sent"),
+    "logged": _l("kept in the log (no SMTP server)"),
+}
+OBJECT_TYPE_LABELS = {
+    "User": _l("Person"),
+    "Organization": _l("Organization"),
+    "Municipality": _l("Municipality"),
+    "AcademicYear": _l("Academic year"),
+    "Membership": _l("Role"),
+    "ImportJob": _l("Import"),
+}
+#: Russia's time zones by their usual names (UTC+2 … UTC+12).
+TIME_ZONE_LABELS = {
+    "Europe/Kaliningrad": _l("Kaliningrad (UTC+2)"),
+    "Europe/Moscow": _l("Moscow (UTC+3)"),
+    "Europe/Samara": _l("Samara (UTC+4)"),
+    "Asia/Yekaterinburg": _l("Yekaterinburg (UTC+5)"),
+    "Asia/Omsk": _l("Omsk (UTC+6)"),
+    "Asia/Novosibirsk": _l("Novosibirsk (UTC+7)"),
+    "Asia/Krasnoyarsk": _l("Krasnoyarsk (UTC+7)"),
+    "Asia/Irkutsk": _l("Irkutsk (UTC+8)"),
+    "Asia/Yakutsk": _l("Yakutsk (UTC+9)"),
+    "Asia/Vladivostok": _l("Vladivostok (UTC+10)"),
+    "Asia/Magadan": _l("Magadan (UTC+11)"),
+    "Asia/Kamchatka": _l("Kamchatka (UTC+12)"),
+}
+
+
+def time_zone_label(zone: str | None) -> str:
+    if not zone:
+        return ""
+    label = TIME_ZONE_LABELS.get(zone)
+    return str(label) if label is not None else zone
 
 
 def template_labels() -> dict:
@@ -48,4 +84,5 @@ def template_labels() -> dict:
         "role_labels": ROLE_LABELS, "org_kind_labels": ORG_KIND_LABELS, "org_status_labels": ORG_STATUS_LABELS,
         "relation_labels": RELATION_LABELS, "consent_labels": CONSENT_LABELS,
         "import_status_labels": IMPORT_STATUS_LABELS, "sex_labels": SEX_LABELS,
+        "outbox_status_labels": OUTBOX_STATUS_LABELS, "object_type_labels": OBJECT_TYPE_LABELS,
     }

@@ -16,7 +16,7 @@ from wtforms import (
     StringField,
     TelField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from lms.labels import CONSENT_LABELS, RELATION_LABELS
 
@@ -29,23 +29,6 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new_password = PasswordField(_l("New password"), validators=[DataRequired()],
-                                 description=_l("At least 8 characters; not a common password."))
-    confirm = PasswordField(_l("Repeat the new password"), validators=[DataRequired()])
-
-    def validate_confirm(self, field):
-        if field.data != self.new_password.data:
-            from wtforms.validators import ValidationError
-
-            raise ValidationError(_l("The passwords do not match."))
-
-
-class ResetRequestForm(FlaskForm):
-    login = StringField(_l("Login or e-mail"), validators=[DataRequired(), Length(max=254)])
-
-
 class ResetPasswordForm(FlaskForm):
     new_password = PasswordField(_l("New password"), validators=[DataRequired()],
                                  description=_l("At least 8 characters; not a common password."))
@@ -53,9 +36,15 @@ class ResetPasswordForm(FlaskForm):
 
     def validate_confirm(self, field):
         if field.data != self.new_password.data:
-            from wtforms.validators import ValidationError
-
             raise ValidationError(_l("The passwords do not match."))
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+
+
+class ResetRequestForm(FlaskForm):
+    login = StringField(_l("Login or e-mail"), validators=[DataRequired(), Length(max=254)])
 
 
 class PersonForm(FlaskForm):

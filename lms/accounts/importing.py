@@ -623,12 +623,16 @@ def write_plans(plans: list[Planned], hashes: dict[str, str], *, actor: User | N
     db.session.add_all(created)
     db.session.add_all(m for m, _plan in added)
     db.session.flush()
+    orgs_of: dict[str, set[int]] = {}
+    for _m, plan in added:
+        orgs_of.setdefault(plan.username, set()).add(plan.org.id)
     for user in created:
-        audit.record("user_created", actor=actor, obj=user, username=user.username)
+        audit.record("user_created", actor=actor, obj=user, username=user.username,
+                     org_ids=orgs_of.get(user.username, ()))
         signals.user_created.send(user, by=actor)
     for m, plan in added:
         audit.record("role_granted", actor=actor, organization=plan.org.id, obj=m.user, role=m.role,
-                     grade=m.grade, class_letter=m.class_letter)
+                     grade=m.grade, class_letter=m.class_letter, org_ids=orgs_of.get(plan.username, ()))
         signals.membership_changed.send(m, by=actor, change="added")
     for user in people.values():
         forget_scope(user)

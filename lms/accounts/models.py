@@ -40,7 +40,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     snils: Mapped[str | None] = mapped_column(String(11), unique=True)
     locale: Mapped[str] = mapped_column(String(8), default="ru")
     time_zone: Mapped[str | None] = mapped_column(String(64))
-    is_active: Mapped[bool] = mapped_column(default=True)
+    is_active: Mapped[bool] = mapped_column(default=True, index=True)
     is_admin: Mapped[bool] = mapped_column(default=False)
     deactivated_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -8,10 +8,8 @@ could ask Flask-Login to load it from the cookie.
 from __future__ import annotations
 
 import http
-import re
 
 from flask import abort, current_app, g, request
-from flask_babel import get_locale
 from flask_smorest import Blueprint
 from sqlalchemy import update
 from werkzeug.exceptions import HTTPException
@@ -144,31 +142,11 @@ def _http_error(exc: HTTPException):
     return api_error(code, custom)
 
 
-#: Russian for the services' refusals the API's own validation cannot anticipate (they depend on the
-#: data), by (status, field). Used only while the request's language is Russian and the service's
-#: message arrived untranslated (its msgid is English; the ru catalogue may not have it yet).
-SERVICE_MESSAGES_RU = {
-    (409, "username"): "Этот логин уже занят.",
-    (409, "email"): "Этот e-mail уже принадлежит другому человеку.",
-    (409, "snils"): "Этот СНИЛС уже принадлежит другому человеку.",
-    (409, "code"): "Этот код уже занят другой организацией.",
-    (409, None): "Вы последний администратор этой организации: сначала назначьте другого.",
-    (422, "password"): "Пароль слишком простой или содержит логин либо e-mail: выберите другой.",
-}
-CYRILLIC = re.compile("[А-Яа-яЁё]")
-
-
-def _in_russian(exc: DomainError) -> str:
-    if CYRILLIC.search(exc.message) or str(get_locale() or "ru") != "ru":
-        return exc.message
-    return SERVICE_MESSAGES_RU.get((exc.status, exc.field), exc.message)
-
-
 def _domain_error(exc: DomainError):
     db.session.rollback()
-    message = _in_russian(exc)
-    fields = {exc.field: [message]} if exc.field else None
-    return api_error(exc.status, message, field=exc.field, fields=fields)
+    # The services translate their messages (gettext, in the token owner's language).
+    fields = {exc.field: [exc.message]} if exc.field else None
+    return api_error(exc.status, exc.message, field=exc.field, fields=fields)
 
 
 def make_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:

@@ -34,8 +34,11 @@ def valid_time_zone(name: str | None) -> bool:
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
+    """Russia's zones first, by name, then every other zone by its identifier."""
+    from lms.labels import time_zone_label
+
     others = sorted(available_timezones() - set(RUSSIAN_TIME_ZONES))
-    return [(z, z) for z in RUSSIAN_TIME_ZONES] + [(z, z) for z in others if "/" in z]
+    return [(z, time_zone_label(z)) for z in RUSSIAN_TIME_ZONES] + [(z, z) for z in others if "/" in z]
 
 
 def select_locale() -> str:
@@ -53,8 +56,11 @@ def user_time_zone(user) -> str:
     if user is not None and getattr(user, "is_authenticated", False):
         if user.time_zone:
             return user.time_zone
-        for membership in user.memberships:
-            return membership.organization.time_zone
+        from lms.orgs.permissions import scope_of  # the scope is computed once per request anyway
+
+        tz = scope_of(user).time_zone
+        if tz:
+            return tz
     return current_app.config["DEFAULT_TIMEZONE"]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select, text
 from sqlalchemy.orm.attributes import flag_modified
@@ -111,6 +111,8 @@ def audit_log():
     scope = scope_of(current_user)
     require(can_view_audit(current_user))
     form = AuditFilterForm(request.args, meta={"csrf": False})
+    form.action.choices = [("", _l("Any"))] + sorted(
+        ((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda item: item[1])
     stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     cond = audit_visibility(scope)
     if cond is not None:
@@ -144,24 +146,28 @@ def outbox():
     return render_template("main/outbox.html", page=page)
 
 
+ACTION_LABELS = {
+    "login": _l("Logged in"), "login_failed": _l("Failed login attempt"), "user_created": _l("Person created"),
+    "user_updated": _l("Person changed"), "user_deactivated": _l("Person deactivated"),
+    "user_reactivated": _l("Person reactivated"), "users_merged": _l("Duplicates merged"),
+    "password_changed": _l("Password changed"), "password_set": _l("Password set by administrator"),
+    "password_reset_requested": _l("Password reset requested"), "role_granted": _l("Role granted"),
+    "role_revoked": _l("Role revoked"), "membership_changed": _l("Class changed"),
+    "org_created": _l("Organization created"), "org_updated": _l("Organization changed"),
+    "org_status_set": _l("Organization status set"), "org_status_removed": _l("Organization status removed"),
+    "municipality_created": _l("Municipality created"), "municipality_updated": _l("Municipality changed"),
+    "academic_year_created": _l("Academic year created"), "academic_year_current": _l("Current year changed"),
+    "api_token_created": _l("API token created"), "api_token_revoked": _l("API token revoked"),
+    "parent_linked": _l("Parent linked"), "parent_unlinked": _l("Parent unlinked"),
+    "consent_recorded": _l("Consent recorded"), "consent_withdrawn": _l("Consent withdrawn"),
+    "users_imported": _l("People imported"), "people_exported": _l("People exported"),
+    "import_credentials_downloaded": _l("Initial passwords downloaded"),
+}
+
+
 def action_label(action: str) -> str:
-    labels = {
-        "login": _("Login"), "login_failed": _("Failed login"), "user_created": _("Person created"),
-        "user_updated": _("Person changed"), "user_deactivated": _("Person deactivated"),
-        "user_reactivated": _("Person reactivated"), "users_merged": _("Duplicates merged"),
-        "password_changed": _("Password changed"), "password_set": _("Password set by administrator"),
-        "password_reset_requested": _("Password reset requested"), "role_granted": _("Role granted"),
-        "role_revoked": _("Role revoked"), "membership_changed": _("Class changed"),
-        "org_created": _("Organization created"), "org_updated": _("Organization changed"),
-        "org_status_set": _("Organization status set"), "org_status_removed": _("Organization status removed"),
-        "municipality_created": _("Municipality created"), "municipality_updated": _("Municipality changed"),
-        "academic_year_created": _("Academic year created"), "academic_year_current": _("Current year changed"),
-        "api_token_created": _("API token created"), "api_token_revoked": _("API token revoked"),
-        "parent_linked": _("Parent linked"), "parent_unlinked": _("Parent unlinked"),
-        "consent_recorded": _("Consent recorded"), "consent_withdrawn": _("Consent withdrawn"),
-        "users_imported": _("People imported"), "people_exported": _("People exported"),
-    }
-    return labels.get(action, action)
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
 
 
 @bp.app_template_filter("action_label")

@@ -23,7 +23,7 @@ def _kind_choices() -> list[tuple[str, object]]:
 class OrganizationForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=_kind_choices, validate_choice=False,
                        validators=[DataRequired()])
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=300)],
+    name = StringField(_l("Full name of the organization"), validators=[DataRequired(), Length(max=300)],
                        description=_l("As in the charter, e.g. «Муниципальное бюджетное общеобразовательное "
                                       "учреждение „Средняя школа № 3“»."))
     short_name = StringField(_l("Short name"), validators=[Optional(), Length(max=120)],
@@ -68,7 +68,7 @@ class OrgStatusForm(FlaskForm):
 
 
 class MunicipalityForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     region = StringField(_l("Region"), validators=[Optional(), Length(max=200)])
     time_zone = SelectField(_l("Time zone"), validate_choice=False, default="Europe/Moscow",
                             validators=[DataRequired()])

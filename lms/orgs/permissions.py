@@ -25,6 +25,8 @@ class Scope:
     staff_org_ids: frozenset[int] = frozenset()
     coordinated_municipality_ids: frozenset[int] = frozenset()
     roles_by_org: dict[int, frozenset[str]] = field(default_factory=dict)
+    #: time zone of the user's first organization (for showing times)
+    time_zone: str | None = None
 
     def manages(self, org_id: int | None) -> bool:
         return self.is_admin or (org_id is not None and org_id in self.managed_org_ids)
@@ -49,13 +51,14 @@ ANONYMOUS = Scope()
 
 def _compute_scope(user) -> Scope:
     rows = db.session.execute(
-        select(Membership.organization_id, Membership.role, Organization.municipality_id)
+        select(Membership.organization_id, Membership.role, Organization.municipality_id, Organization.time_zone)
         .join(Organization, Organization.id == Membership.organization_id)
         .where(Membership.user_id == user.id, Organization.is_active.is_(True))
+        .order_by(Membership.id)
     ).all()
     roles: dict[int, set[str]] = {}
     coordinated: set[int] = set()
-    for org_id, role, municipality_id in rows:
+    for org_id, role, municipality_id, _tz in rows:
         roles.setdefault(org_id, set()).add(role)
         if role == Role.COORDINATOR:
             coordinated.add(municipality_id)
@@ -72,6 +75,7 @@ def _compute_scope(user) -> Scope:
         staff_org_ids=frozenset(staff | managed),
         coordinated_municipality_ids=frozenset(coordinated),
         roles_by_org={k: frozenset(v) for k, v in roles.items()},
+        time_zone=rows[0][3] if rows else None,
     )
 
 

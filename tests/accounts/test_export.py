@@ -171,7 +171,7 @@ def test_round_trip_export_then_import(client, world, login_as):
     job = run(update=False)
     assert len(job.errors) == 5
     assert {e["column"] for e in job.errors} == {"username"}
-    assert all("already exists" in e["message"] for e in job.errors)
+    assert all("уже существует" in e["message"] for e in job.errors)
 
     job = run(update=True)
     assert job.status == "done" and job.errors == []

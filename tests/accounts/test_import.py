@@ -131,7 +131,7 @@ def test_dry_run_on_the_page_names_exactly_the_three_bad_lines(client, world, sc
     page = client.get(f"/people/import/{job.id}").get_data(as_text=True)
     for line in BAD_LINES:
         assert f"<td>{line}</td>" in page
-    assert "Import for real" not in page
+    assert "Выполнить импорт" not in page
 
 
 def test_real_run_of_the_bad_file_writes_nothing(client, world, school_d, login_as):
@@ -167,7 +167,7 @@ def test_the_fixed_file_imports_everyone_with_working_initial_passwords(app, cli
         "ivanov.p0000@school.example.ru", "+7 900 000-00-00", "2008-01-01")
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "users_imported"))
     assert event.details["created"] == 1000 and event.actor_id == world.coordinator.id
-    assert "(once)" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "(один раз)" in client.get(response.headers["Location"]).get_data(as_text=True)
 
     # Another manager may not take the passwords.
     other = app.test_client()
@@ -187,7 +187,7 @@ def test_the_fixed_file_imports_everyone_with_working_initial_passwords(app, cli
     assert client.post(f"/people/import/{job.id}/credentials").status_code == 410
     db.session.refresh(job)
     assert job.credentials_key is None
-    assert "downloaded and deleted" in client.get(f"/people/import/{job.id}").get_data(as_text=True)
+    assert "скачан и удалён" in client.get(f"/people/import/{job.id}").get_data(as_text=True)
     # No plaintext password in the database.
     password = logins["popova.p0003"][3]
     stored = db.session.scalar(select(User.password_hash).where(User.username == "popova.p0003"))
@@ -265,9 +265,9 @@ def test_unknown_and_missing_columns_are_file_errors(world):
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"", "empty"),
-    (b"username,lastname,firstname,organization,role\n", "no lines of data"),
-    (b"PK\x03\x04\x00\x00binary", "not a CSV"),
+    (b"", "пуст"),
+    (b"username,lastname,firstname,organization,role\n", "нет строк данных"),
+    (b"PK\x03\x04\x00\x00binary", "не текстовый файл CSV"),
 ])
 def test_files_that_are_not_tables(world, data, message):
     job = run_import(data, world.admin_a)
@@ -277,7 +277,7 @@ def test_files_that_are_not_tables(world, data, message):
 def test_too_many_lines(app, world, monkeypatch):
     monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 5)
     job = run_import(to_csv(people_rows(6, ("school_a",))), world.admin_a)
-    assert job.status == "failed" and "more than 5" in job.errors[0]["message"]
+    assert job.status == "failed" and "больше 5 строк" in job.errors[0]["message"]
 
 
 # --- line rules ----------------------------------------------------------------------------------
@@ -304,9 +304,9 @@ def test_line_rules_each_bad_line_reported_with_its_column(world):
                      (8, "snils"), (9, "lastname"), (9, "firstname"), (10, "email"), (12, "email"),
                      (13, "username")}
     dup = next(e for e in job.errors if e["line"] == 12)
-    assert "line 11" in dup["message"]
+    assert "строке 11" in dup["message"]
     exists = next(e for e in job.errors if e["line"] == 13)
-    assert "already exists" in exists["message"]
+    assert "уже существует" in exists["message"]
     assert counts() == before
 
 
@@ -347,7 +347,7 @@ def test_default_organization_must_be_one_the_user_manages(client, world, login_
 def test_update_existing_updates_names_and_adds_the_role(world):
     rows = [["student_a", "Учеников-Новый", "Никита", "Олегович", "", "school_b", "ученик", "9А", "", "", "", ""]]
     job = run_import(to_csv(rows), world.coordinator)
-    assert job.status == "failed" and "already exists" in job.errors[0]["message"]
+    assert job.status == "failed" and "уже существует" in job.errors[0]["message"]
 
     job = run_import(to_csv(rows), world.coordinator, update=True)
     assert job.status == "done", job.errors
@@ -480,7 +480,7 @@ def test_import_for_real_after_a_clean_dry_run(client, world, login_as):
     assert dry.status == "done" and dry.summary["created"] == 25
     assert counts() == before
     page = client.get(f"/people/import/{dry.id}").get_data(as_text=True)
-    assert "Import for real" in page
+    assert "Выполнить импорт" in page
     client.post(f"/people/import/{dry.id}/run")
     real = latest_job()
     assert real.id != dry.id and not real.dry_run and real.status == "done"
@@ -499,7 +499,7 @@ def test_errors_report_csv_lists_every_error(client, world, login_as):
     report = client.get(f"/people/import/{job.id}/errors.csv").get_data().decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(report)))
     assert [row[0] for row in lines[1:]] == ["2", "3", "4", "5", "6"]
-    assert all(row[2].startswith("Unknown organization") for row in lines[1:])
+    assert all(row[2].startswith("Неизвестная организация") for row in lines[1:])
 
 
 # --- access --------------------------------------------------------------------------------------

@@ -14,10 +14,7 @@ from lms.extensions import db
 from lms.orgs.models import Membership, Role
 from tests.conftest import login
 from tests.factories import make_user
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
+from tests.helpers import count
 
 
 def page(client, url) -> str:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import html
-
 from lms.orgs import services
 from lms.orgs.models import Role
 from tests.factories import make_org, make_user
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
+from tests.helpers import text_of
 
 
 def _orgs_page(client, **params):
@@ -70,9 +65,9 @@ def test_current_year_statuses_are_listed(client, world, login_as, db_session):
     login_as(client, world.coordinator)
     page = _orgs_page(client)
     assert "2025/2026" in page
-    assert "Resource centre" in page
+    assert "Ресурсный центр" in page
     # Last year's status is history, not a current status.
-    assert "Internship site" not in page
+    assert "Стажировочная площадка" not in page
 
 
 def test_deactivated_organization_is_hidden_unless_asked(client, world, login_as, db_session):
@@ -90,7 +85,7 @@ def test_more_than_a_hundred_organizations_are_paged(client, world, login_as, db
     db_session.commit()
     login_as(client, world.admin)
     first = _orgs_page(client)
-    assert "Found: 105" in first
+    assert "Найдено: 105" in first
     assert 'rel="next"' in first
     second = _orgs_page(client, page=2)
     names = [f"Детский сад № {n:03d}" for n in range(101)]
@@ -145,8 +140,8 @@ def test_org_page_lists_statuses_by_year(client, world, login_as, db_session):
     db_session.commit()
     login_as(client, world.teacher_a)
     page = text_of(client.get(f"/orgs/{world.school_a.id}"))
-    assert page.index("2025/2026") < page.index("Resource centre") < page.index("Приказ № 12") \
-        < page.index("2024/2025") < page.index("Internship site")
+    assert page.index("2025/2026") < page.index("Ресурсный центр") < page.index("Приказ № 12") \
+        < page.index("2024/2025") < page.index("Стажировочная площадка")
 
 
 def test_coordinator_of_a_deactivated_org_still_reaches_it(client, world, login_as, db_session):

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lms.core.audit import AuditEvent
 from lms.extensions import db
 from lms.orgs import services
 from lms.orgs.models import AcademicYear, Municipality
 from tests.factories import make_org
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def field_error(response, field_id: str) -> str | None:
-    """The message shown under an input; the form macro ties it to the input as ``<id>-error``."""
-    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>',
-                      response.get_data(as_text=True), re.S)
-    return html.unescape(match.group(1)).strip() if match else None
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
+from tests.helpers import count, field_error, text_of
 
 # --- municipalities ------------------------------------------------------------------------------
 

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import html
-import re
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lms.core.audit import AuditEvent
 from lms.extensions import db
 from lms.orgs import services
 from lms.orgs.models import OrganizationStatus, Role
 from tests.factories import make_user
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def field_error(response, field_id: str) -> str | None:
-    """The message shown under an input; the form macro ties it to the input as ``<id>-error``."""
-    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>',
-                      response.get_data(as_text=True), re.S)
-    return html.unescape(match.group(1)).strip() if match else None
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
+from tests.helpers import count, field_error, text_of
 
 
 @pytest.fixture
@@ -50,15 +33,15 @@ def test_coordinator_grants_and_removes_a_status(client, world, login_as, year):
     response = _grant(client, world.school_a, year)
     assert response.status_code == 302
     page = text_of(client.get(f"/orgs/{world.school_a.id}"))
-    assert "<td>Resource centre</td>" in page and "<td>Приказ УО № 45</td>" in page
-    assert "Resource centre" in text_of(client.get("/orgs"))
+    assert "<td>Ресурсный центр</td>" in page and "<td>Приказ УО № 45</td>" in page
+    assert "Ресурсный центр" in text_of(client.get("/orgs"))
     row = db.session.scalar(select(OrganizationStatus).where(
         OrganizationStatus.organization_id == world.school_a.id))
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "org_status_set",
                                                       AuditEvent.actor_id == world.coordinator.id))
     assert client.post(f"/org-statuses/{row.id}/delete").status_code == 302
     assert count(OrganizationStatus) == 0
-    assert "<td>Resource centre</td>" not in text_of(client.get(f"/orgs/{world.school_a.id}"))
+    assert "<td>Ресурсный центр</td>" not in text_of(client.get(f"/orgs/{world.school_a.id}"))
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "org_status_removed"))
 
 
@@ -83,7 +66,7 @@ def test_org_admin_may_not_remove_their_school_status(client, world, login_as, y
     db_session.commit()
     login_as(client, world.admin_a)
     page = text_of(client.get(f"/orgs/{world.school_a.id}"))
-    assert "Internship site" in page and f"/org-statuses/{row.id}/delete" not in page
+    assert "Стажировочная площадка" in page and f"/org-statuses/{row.id}/delete" not in page
     assert client.post(f"/org-statuses/{row.id}/delete").status_code == 403
     assert count(OrganizationStatus) == 1
 
