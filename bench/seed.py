@@ -104,7 +104,33 @@ def _add_audit(rnd, n: int, orgs, people: list[int], actors: list[int], now) -> 
                    "organization_id": rnd.choice(orgs).id, "object_type": "User",
                    "object_id": rnd.choice(people)}
         rows.append(row | {"at": at, "ip": "10.0.0.1", "details": {}})
+    rows.sort(key=lambda r: r["at"])  # ids follow time, as in a real log
     db.session.execute(insert(AuditEvent.__table__), rows)
+    _link_audit_events()
+
+
+def _link_audit_events() -> None:
+    """What lms.core.audit.record does per event, for the bulk rows: link each event to the
+    organizations it concerns (its own, the person's, or the actor's for a login)."""
+    from lms.core.audit import ROUTINE_ACTIONS
+    from lms.extensions import db
+
+    routine = ", ".join(f"'{a}'" for a in sorted(ROUTINE_ACTIONS))
+    unlinked = "NOT EXISTS (SELECT 1 FROM audit_event_orgs x WHERE x.event_id = e.id)"
+    db.session.execute(text(f"""
+        INSERT INTO audit_event_orgs (event_id, organization_id, routine)
+        SELECT event_id, organization_id, routine FROM (
+            SELECT e.id AS event_id, e.organization_id AS organization_id, e.action IN ({routine}) AS routine
+            FROM audit_events e WHERE e.organization_id IS NOT NULL AND {unlinked}
+            UNION
+            SELECT e.id, m.organization_id, e.action IN ({routine})
+            FROM audit_events e JOIN memberships m ON m.user_id = e.object_id
+            WHERE e.object_type = 'User' AND {unlinked}
+            UNION
+            SELECT e.id, m.organization_id, e.action IN ({routine})
+            FROM audit_events e JOIN memberships m ON m.user_id = e.actor_id
+            WHERE e.object_type IS NULL AND {unlinked}
+        ) AS links"""))  # noqa: S608 - constants only, no user input
 
 
 def seed(args: argparse.Namespace) -> dict:

@@ -9,6 +9,14 @@ ROLE_LABELS = {
     "org_admin": _l("Organization administrator"),
     "coordinator": _l("Municipal coordinator"),
 }
+#: Column headings of tables that count people by role.
+ROLE_PLURAL_LABELS = {
+    "student": _l("Students"),
+    "teacher": _l("Teachers"),
+    "methodologist": _l("Methodologists"),
+    "org_admin": _l("Organization administrators"),
+    "coordinator": _l("Municipal coordinators"),
+}
 ORG_KIND_LABELS = {
     "school": _l("School"),
     "preschool": _l("Preschool"),
@@ -81,7 +89,7 @@ def time_zone_label(zone: str | None) -> str:
 
 def template_labels() -> dict:
     return {
-        "role_labels": ROLE_LABELS, "org_kind_labels": ORG_KIND_LABELS, "org_status_labels": ORG_STATUS_LABELS,
+        "role_labels": ROLE_LABELS, "role_plural_labels": ROLE_PLURAL_LABELS, "org_kind_labels": ORG_KIND_LABELS, "org_status_labels": ORG_STATUS_LABELS,
         "relation_labels": RELATION_LABELS, "consent_labels": CONSENT_LABELS,
         "import_status_labels": IMPORT_STATUS_LABELS, "sex_labels": SEX_LABELS,
         "outbox_status_labels": OUTBOX_STATUS_LABELS, "object_type_labels": OBJECT_TYPE_LABELS,

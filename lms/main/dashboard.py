@@ -1,8 +1,19 @@
-"""What each role's dashboard shows: a handful of grouped queries, never one query per row."""
+"""What each role's dashboard shows: a handful of grouped queries, never one query per row.
+
+The organization-wide parts (people counts, recent activity, classes, totals) are cached in the
+process under a *version*: the newest administrative audit event of the user's organizations. Every
+change those parts show — people created, changed, deactivated or merged, roles granted or revoked,
+organizations changed, imports — records such an event, so a new version comes with every change and
+a cached dashboard is never stale, whichever process made the change. Finding the version is one
+index seek per organization.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -14,15 +25,46 @@ from lms.orgs.models import Membership, Municipality, Organization, Role
 from lms.orgs.permissions import Scope
 
 
+@dataclass(frozen=True)
+class OrgRow:
+    id: int
+    short_name: str
+
+
+@dataclass(frozen=True)
+class MembershipRow:
+    organization_id: int
+    org_name: str
+    role: str
+    class_name: str
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    at: datetime
+    action: str
+    actor_name: str
+
+
+@dataclass
+class OrgData:
+    """The cacheable part: plain values only (no ORM objects), labels translated at rendering."""
+
+    memberships: list[MembershipRow] = field(default_factory=list)
+    managed: list[tuple[OrgRow, dict[str, int]]] = field(default_factory=list)
+    classes: list[tuple[OrgRow, int | None, str | None, int]] = field(default_factory=list)
+    activity: list[ActivityRow] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+
+
 @dataclass
 class Dashboard:
-    memberships: list[Membership] = field(default_factory=list)
-    managed: list[tuple[Organization, dict[str, int]]] = field(default_factory=list)
-    classes: list[tuple[Organization, int | None, str | None, int]] = field(default_factory=list)
+    org: OrgData
     children: list[tuple[ParentLink, list[Membership], list[Consent]]] = field(default_factory=list)
-    activity: list[AuditEvent] = field(default_factory=list)
     imports: list[ImportJob] = field(default_factory=list)
-    totals: dict[str, int] = field(default_factory=dict)
+
+    def __getattr__(self, name):  # d.managed, d.activity … read through to the cached part
+        return getattr(self.org, name)
 
 
 def audit_visibility(scope: Scope):
@@ -33,7 +75,7 @@ def audit_visibility(scope: Scope):
         select(AuditEventOrg.event_id).where(AuditEventOrg.organization_id.in_(scope.managed_org_ids)))
 
 
-def recent_activity(scope: Scope, limit: int = 10) -> list[AuditEvent]:
+def recent_activity(scope: Scope, limit: int = 10) -> list[ActivityRow]:
     """The latest administrative events a manager may see (logins and the like are left out).
 
     Two small indexed queries: the newest event ids of the managed organizations, then the events."""
@@ -48,7 +90,8 @@ def recent_activity(scope: Scope, limit: int = 10) -> list[AuditEvent]:
     ids = list(db.session.scalars(ids_stmt))
     if not ids:
         return []
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(ids)).order_by(AuditEvent.id.desc())))
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(ids)).order_by(AuditEvent.id.desc()))
+    return [ActivityRow(e.at, e.action, e.actor.short_name if e.actor else "") for e in events]
 
 
 def people_counts(org_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -73,29 +116,31 @@ def people_counts(org_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _managed_counts(scope: Scope, limit: int = 50) -> list[tuple[Organization, dict[str, int]]]:
-    stmt = select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.name).limit(limit)
+def _managed_counts(scope: Scope, limit: int = 50) -> list[tuple[OrgRow, dict[str, int]]]:
+    stmt = (select(Organization.id, Organization.short_name).where(Organization.is_active.is_(True))
+            .order_by(Organization.name).limit(limit))
     if not scope.is_admin:
         stmt = stmt.where(Organization.id.in_(scope.managed_org_ids))
-    orgs = list(db.session.scalars(stmt))
+    orgs = [OrgRow(i, n) for i, n in db.session.execute(stmt)]
     counts = people_counts([o.id for o in orgs])
     return [(o, counts[o.id]) for o in orgs]
 
 
-def _classes(scope: Scope) -> list[tuple[Organization, int | None, str | None, int]]:
+def _classes(scope: Scope) -> list[tuple[OrgRow, int | None, str | None, int]]:
     org_ids = {org_id for org_id, roles in scope.roles_by_org.items()
                if roles & {Role.TEACHER, Role.METHODOLOGIST}}
     if not org_ids:
         return []
     rows = db.session.execute(
-        select(Organization, Membership.grade, Membership.class_letter, func.count(Membership.id))
+        select(Organization.id, Organization.short_name, Membership.grade, Membership.class_letter,
+               func.count(Membership.id))
         .join(Membership, Membership.organization_id == Organization.id)
         .join(User, User.id == Membership.user_id)
         .where(Organization.id.in_(org_ids), Membership.role == Role.STUDENT, User.is_active.is_(True))
         .group_by(Organization.id, Membership.grade, Membership.class_letter)
         .order_by(Organization.name, Membership.grade, Membership.class_letter)
         .limit(200))
-    return [tuple(r) for r in rows]
+    return [(OrgRow(org_id, name), grade, letter, n) for org_id, name, grade, letter, n in rows]
 
 
 def _children(user: User) -> list[tuple[ParentLink, list[Membership], list[Consent]]]:
@@ -114,18 +159,31 @@ def _children(user: User) -> list[tuple[ParentLink, list[Membership], list[Conse
     return [(link, memberships[link.student_id], consents[link.student_id]) for link in links]
 
 
-def build_dashboard(user: User, scope: Scope) -> Dashboard:
-    d = Dashboard()
-    d.memberships = list(db.session.scalars(
-        select(Membership).options(joinedload(Membership.organization))
-        .where(Membership.user_id == user.id).order_by(Membership.id)))
+def data_version(scope: Scope) -> int | None:
+    """The newest administrative audit event of the user's organizations (None: nothing to cache on)."""
+    if scope.is_admin:
+        return db.session.scalar(select(func.max(AuditEvent.id)))
+    org_ids = scope.member_org_ids | scope.managed_org_ids
+    if not org_ids:
+        return None
+    # ORDER BY … LIMIT 1 walks the index backwards and stops: one seek per organization, however long
+    # the log (max() would read every entry of the organization).
+    newest_per_org = (select(AuditEventOrg.event_id)
+                      .where(AuditEventOrg.organization_id == Organization.id, AuditEventOrg.routine.is_(False))
+                      .order_by(AuditEventOrg.event_id.desc()).limit(1)
+                      .scalar_subquery())
+    return db.session.scalar(select(func.max(newest_per_org)).where(Organization.id.in_(org_ids))) or 0
+
+
+def _org_data(user: User, scope: Scope) -> OrgData:
+    d = OrgData()
+    d.memberships = [
+        MembershipRow(m.organization_id, m.organization.short_name, m.role, m.class_name)
+        for m in db.session.scalars(select(Membership).options(joinedload(Membership.organization))
+                                    .where(Membership.user_id == user.id).order_by(Membership.id))]
     if scope.is_manager:
         d.managed = _managed_counts(scope)
         d.activity = recent_activity(scope)
-        imports = select(ImportJob).order_by(ImportJob.id.desc()).limit(5)
-        if not scope.is_admin:
-            imports = imports.where(ImportJob.created_by_id == user.id)
-        d.imports = list(db.session.scalars(imports))
     if scope.is_admin:
         d.totals = {
             "municipalities": db.session.scalar(select(func.count(Municipality.id))) or 0,
@@ -133,5 +191,54 @@ def build_dashboard(user: User, scope: Scope) -> Dashboard:
             "people": db.session.scalar(select(func.count(User.id)).where(User.is_active.is_(True))) or 0,
         }
     d.classes = _classes(scope)
-    d.children = _children(user)
+    return d
+
+
+class _VersionedCache:
+    """A small thread-safe LRU map; entries are only ever looked up under their exact version."""
+
+    def __init__(self, size: int = 2000):
+        self._items: OrderedDict = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_cache = _VersionedCache()
+
+
+def build_dashboard(user: User, scope: Scope) -> Dashboard:
+    version = data_version(scope)
+    key = (user.id, version, scope.is_admin, scope.member_org_ids, scope.managed_org_ids) \
+        if version is not None else None
+    org_data = _cache.get(key) if key is not None else None
+    if org_data is None:
+        org_data = _org_data(user, scope)
+        if key is not None:
+            _cache.put(key, org_data)
+    d = Dashboard(org=org_data)
+    if scope.is_manager:
+        imports = select(ImportJob).order_by(ImportJob.id.desc()).limit(5)
+        if not scope.is_admin:
+            imports = imports.where(ImportJob.created_by_id == user.id)
+        d.imports = list(db.session.scalars(imports))
+    if scope.is_parent:
+        d.children = _children(user)
     return d

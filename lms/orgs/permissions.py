@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import Integer, String, exists, literal, select, union_all
 
 from lms.extensions import db
 from lms.orgs.models import Membership, Municipality, Organization, Role
@@ -27,6 +27,8 @@ class Scope:
     roles_by_org: dict[int, frozenset[str]] = field(default_factory=dict)
     #: time zone of the user's first organization (for showing times)
     time_zone: str | None = None
+    #: linked to at least one child as a parent
+    is_parent: bool = False
 
     def manages(self, org_id: int | None) -> bool:
         return self.is_admin or (org_id is not None and org_id in self.managed_org_ids)
@@ -49,23 +51,47 @@ class Scope:
 ANONYMOUS = Scope()
 
 
+def _scope_rows(user_id: int):
+    """One statement for the whole scope (it runs on every request): the user's memberships, every
+    organization of the municipalities they coordinate, and whether they are someone's parent."""
+    mine = (select(Membership.id.label("n"), Membership.organization_id.label("org_id"), Membership.role,
+                   Organization.municipality_id, Organization.time_zone, literal("m").label("kind"))
+            .join(Organization, Organization.id == Membership.organization_id)
+            .where(Membership.user_id == user_id, Organization.is_active.is_(True)))
+    coordinated = (select(Organization.municipality_id)
+                   .join(Membership, Membership.organization_id == Organization.id)
+                   .where(Membership.user_id == user_id, Membership.role == Role.COORDINATOR,
+                          Organization.is_active.is_(True)))
+    municipal = (select(literal(0).label("n"), Organization.id, literal(None, String).label("role"),
+                        Organization.municipality_id, literal(None, String).label("time_zone"),
+                        literal("c").label("kind"))
+                 .where(Organization.municipality_id.in_(coordinated)))
+    parent_links = db.metadata.tables["parent_links"]  # accounts' table: orgs does not import accounts
+    parent = (select(literal(0).label("n"), literal(None, Integer), literal(None, String), literal(None, Integer),
+                     literal(None, String), literal("p").label("kind"))
+              .where(exists().where(parent_links.c.parent_id == user_id)))
+    union = union_all(mine, municipal, parent).subquery()
+    return db.session.execute(select(union).order_by(union.c.kind, union.c.n)).all()
+
+
 def _compute_scope(user) -> Scope:
-    rows = db.session.execute(
-        select(Membership.organization_id, Membership.role, Organization.municipality_id, Organization.time_zone)
-        .join(Organization, Organization.id == Membership.organization_id)
-        .where(Membership.user_id == user.id, Organization.is_active.is_(True))
-        .order_by(Membership.id)
-    ).all()
     roles: dict[int, set[str]] = {}
     coordinated: set[int] = set()
-    for org_id, role, municipality_id, _tz in rows:
-        roles.setdefault(org_id, set()).add(role)
-        if role == Role.COORDINATOR:
-            coordinated.add(municipality_id)
-    managed = {org_id for org_id, rs in roles.items() if Role.ORG_ADMIN in rs}
-    if coordinated:
-        managed |= set(db.session.scalars(
-            select(Organization.id).where(Organization.municipality_id.in_(coordinated))))
+    managed: set[int] = set()
+    time_zone = None
+    is_parent = False
+    for _n, org_id, role, municipality_id, tz, kind in _scope_rows(user.id):
+        if kind == "m":
+            roles.setdefault(org_id, set()).add(role)
+            time_zone = time_zone or tz  # of the first membership
+            if role == Role.COORDINATOR:
+                coordinated.add(municipality_id)
+            elif role == Role.ORG_ADMIN:
+                managed.add(org_id)
+        elif kind == "c":
+            managed.add(org_id)
+        else:
+            is_parent = True
     staff = {org_id for org_id, rs in roles.items() if rs & {Role.TEACHER, Role.METHODOLOGIST}}
     return Scope(
         user_id=user.id,
@@ -75,7 +101,8 @@ def _compute_scope(user) -> Scope:
         staff_org_ids=frozenset(staff | managed),
         coordinated_municipality_ids=frozenset(coordinated),
         roles_by_org={k: frozenset(v) for k, v in roles.items()},
-        time_zone=rows[0][3] if rows else None,
+        time_zone=time_zone,
+        is_parent=is_parent,
     )
 
 

@@ -200,3 +200,39 @@ def test_cannot_revoke_someone_elses_token(client, world, login_as):
     db.session.commit()
     login_as(client, world.teacher_a)
     assert client.post(f"/profile/tokens/{row.id}/revoke").status_code == 403
+
+
+def _student_count(html: str, org_id: int) -> int:
+    import re
+
+    match = re.search(rf'\?org={org_id}&amp;role=student">(\d+)</a>', html)
+    assert match, "the managed-organizations table lists the school"
+    return int(match.group(1))
+
+
+def test_dashboard_counts_follow_every_change(app, client, world, login_as):
+    """The dashboard is cached under the newest audit event: a change anywhere shows at once."""
+    from lms.main import dashboard
+
+    login_as(client, world.coordinator)
+    before = _student_count(client.get("/").get_data(as_text=True), world.school_a.id)
+    assert _student_count(client.get("/").get_data(as_text=True), world.school_a.id) == before  # cached
+    other = app.test_client()
+    login_as(other, world.admin_a)
+    other.post("/people/new", data={"username": "novyi", "surname": "Новый", "name": "Ученик", "patronymic": "",
+                                    "organization": str(world.school_a.id), "role": "student", "grade": "3",
+                                    "class_letter": "", "email": "", "phone": "", "snils": "", "sex": "",
+                                    "time_zone": ""})
+    assert _student_count(client.get("/").get_data(as_text=True), world.school_a.id) == before + 1
+    other.post(f"/people/{world.student_a.id}/deactivate")
+    assert _student_count(client.get("/").get_data(as_text=True), world.school_a.id) == before
+    assert len(dashboard._cache._items) >= 1
+
+
+def test_dashboard_recent_activity_shows_the_latest_change(app, client, world, login_as):
+    login_as(client, world.coordinator)
+    assert "Адм Б." not in client.get("/").get_data(as_text=True)  # school B's admin has done nothing yet
+    other = app.test_client()
+    login_as(other, world.admin_b)
+    other.post(f"/people/{world.student_b.id}/edit", data={"surname": "Переименованная", "name": "Дарья"})
+    assert "Адм Б." in client.get("/").get_data(as_text=True)  # their change, in recent activity
