@@ -12,7 +12,7 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from lms.accounts import services
@@ -56,12 +56,16 @@ def current_session_id() -> str | None:
     return session.get("sid")
 
 
+#: Built once: it runs on every request, and building a statement costs more than running this one.
+_SESSION_ROW = (select(AuthSession).options(joinedload(AuthSession.user))
+                .where(AuthSession.id == bindparam("sid")))
+
+
 def load_user(user_id: str) -> User | None:
     sid = session.get("sid")
     if not sid:
         return None
-    row = db.session.scalar(
-        select(AuthSession).options(joinedload(AuthSession.user)).where(AuthSession.id == sid))
+    row = db.session.scalar(_SESSION_ROW, {"sid": sid})
     if row is None or str(row.user_id) != str(user_id) or not row.user.is_active:
         session.clear()
         return None

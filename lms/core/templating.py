@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session, url_for
+from flask import Flask, current_app, g, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,6 +22,14 @@ A11Y_CHOICES = {
 
 
 def a11y_settings() -> dict:
+    """The visually-impaired-version settings of this request (computed once; the layout asks thrice)."""
+    cached = g.get("lms_a11y")
+    if cached is None:
+        cached = g.lms_a11y = _a11y_settings()
+    return dict(cached)
+
+
+def _a11y_settings() -> dict:
     if current_user.is_authenticated:
         stored = (current_user.prefs or {}).get("a11y") or {}
     else:

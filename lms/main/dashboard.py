@@ -15,7 +15,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from flask import render_template
+from flask_babel import get_locale, get_timezone
+from markupsafe import Markup
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Consent, ImportJob, ParentLink, User
@@ -60,6 +63,10 @@ class OrgData:
 @dataclass
 class Dashboard:
     org: OrgData
+    #: the cache key of ``org`` (None when it was not cached)
+    key: tuple | None = None
+    is_admin: bool = False
+    is_parent: bool = False
     children: list[tuple[ParentLink, list[Membership], list[Consent]]] = field(default_factory=list)
     imports: list[ImportJob] = field(default_factory=list)
 
@@ -159,20 +166,31 @@ def _children(user: User) -> list[tuple[ParentLink, list[Membership], list[Conse
     return [(link, memberships[link.student_id], consents[link.student_id]) for link in links]
 
 
-def data_version(scope: Scope) -> int | None:
-    """The newest administrative audit event of the user's organizations (None: nothing to cache on)."""
-    if scope.is_admin:
-        return db.session.scalar(select(func.max(AuditEvent.id)))
-    org_ids = scope.member_org_ids | scope.managed_org_ids
-    if not org_ids:
-        return None
+def _build_version_statement():
     # ORDER BY … LIMIT 1 walks the index backwards and stops: one seek per organization, however long
-    # the log (max() would read every entry of the organization).
+    # the log (max() would read every entry of the organization). Built once, run on every dashboard.
     newest_per_org = (select(AuditEventOrg.event_id)
                       .where(AuditEventOrg.organization_id == Organization.id, AuditEventOrg.routine.is_(False))
                       .order_by(AuditEventOrg.event_id.desc()).limit(1)
                       .scalar_subquery())
-    return db.session.scalar(select(func.max(newest_per_org)).where(Organization.id.in_(org_ids))) or 0
+    return select(func.max(newest_per_org)).where(Organization.id.in_(bindparam("org_ids", expanding=True)))
+
+
+_version_statement = None
+_admin_version_statement = select(func.max(AuditEvent.id))
+
+
+def data_version(scope: Scope) -> int | None:
+    """The newest administrative audit event of the user's organizations (None: nothing to cache on)."""
+    global _version_statement
+    if scope.is_admin:
+        return db.session.scalar(_admin_version_statement)
+    org_ids = scope.member_org_ids | scope.managed_org_ids
+    if not org_ids:
+        return None
+    if _version_statement is None:
+        _version_statement = _build_version_statement()
+    return db.session.scalar(_version_statement, {"org_ids": sorted(org_ids)}) or 0
 
 
 def _org_data(user: User, scope: Scope) -> OrgData:
@@ -222,6 +240,7 @@ class _VersionedCache:
 
 
 _cache = _VersionedCache()
+_html_cache = _VersionedCache()
 
 
 def build_dashboard(user: User, scope: Scope) -> Dashboard:
@@ -233,7 +252,7 @@ def build_dashboard(user: User, scope: Scope) -> Dashboard:
         org_data = _org_data(user, scope)
         if key is not None:
             _cache.put(key, org_data)
-    d = Dashboard(org=org_data)
+    d = Dashboard(org=org_data, key=key, is_admin=scope.is_admin, is_parent=scope.is_parent)
     if scope.is_manager:
         imports = select(ImportJob).order_by(ImportJob.id.desc()).limit(5)
         if not scope.is_admin:
@@ -242,3 +261,19 @@ def build_dashboard(user: User, scope: Scope) -> Dashboard:
     if scope.is_parent:
         d.children = _children(user)
     return d
+
+
+def org_sections_html(d: Dashboard) -> Markup:
+    """The organization-wide sections, rendered once per data version, language and time zone."""
+    def render() -> Markup:
+        return Markup(render_template("main/_dashboard_org.html", d=d, is_admin=d.is_admin,  # noqa: S704
+                                      is_parent=d.is_parent))
+
+    if d.key is None:
+        return render()
+    key = (d.key, d.is_parent, str(get_locale()), str(get_timezone()))
+    html = _html_cache.get(key)
+    if html is None:
+        html = render()
+        _html_cache.put(key, html)
+    return html

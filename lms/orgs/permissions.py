@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import g, has_request_context
-from sqlalchemy import Integer, String, exists, literal, select, union_all
+from sqlalchemy import Integer, String, bindparam, exists, literal, select, union_all
 
 from lms.extensions import db
 from lms.orgs.models import Membership, Municipality, Organization, Role
@@ -51,9 +51,11 @@ class Scope:
 ANONYMOUS = Scope()
 
 
-def _scope_rows(user_id: int):
+def _build_scope_statement():
     """One statement for the whole scope (it runs on every request): the user's memberships, every
-    organization of the municipalities they coordinate, and whether they are someone's parent."""
+    organization of the municipalities they coordinate, and whether they are someone's parent.
+    Built once: constructing it per request costs more than running it."""
+    user_id = bindparam("user_id", type_=Integer)
     mine = (select(Membership.id.label("n"), Membership.organization_id.label("org_id"), Membership.role,
                    Organization.municipality_id, Organization.time_zone, literal("m").label("kind"))
             .join(Organization, Organization.id == Membership.organization_id)
@@ -71,7 +73,17 @@ def _scope_rows(user_id: int):
                      literal(None, String), literal("p").label("kind"))
               .where(exists().where(parent_links.c.parent_id == user_id)))
     union = union_all(mine, municipal, parent).subquery()
-    return db.session.execute(select(union).order_by(union.c.kind, union.c.n)).all()
+    return select(union).order_by(union.c.kind, union.c.n)
+
+
+_scope_statement = None
+
+
+def _scope_rows(user_id: int):
+    global _scope_statement
+    if _scope_statement is None:
+        _scope_statement = _build_scope_statement()
+    return db.session.execute(_scope_statement, {"user_id": user_id}).all()
 
 
 def _compute_scope(user) -> Scope:
