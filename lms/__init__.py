@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms.config import PROJECT_ROOT, instance_path, load_config
+from lms.config import PROJECT_ROOT, engine_options, instance_path, load_config
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -21,6 +21,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if config:
         app.config.update(config)
+        if "SQLALCHEMY_ENGINE_OPTIONS" not in config:  # the pool suits the database actually used
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     logging.basicConfig(level=logging.INFO if not app.config.get("TESTING") else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if app.config["PROXY_FIX"]:

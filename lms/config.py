@@ -61,7 +61,7 @@ def load_config() -> dict:
     instance.mkdir(parents=True, exist_ok=True)
     idle_minutes = _env_int("LMS_SESSION_IDLE_MINUTES", 240)
     absolute_hours = _env_int("LMS_SESSION_ABSOLUTE_HOURS", 12)
-    return {
+    config = {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": _env("LMS_DATABASE_URL", f"sqlite:///{instance / 'lms.sqlite3'}"),
         "STORAGE_URL": _env("LMS_STORAGE_URL", f"file://{instance / 'storage'}"),
@@ -118,5 +118,26 @@ def load_config() -> dict:
         # In-process background work (imports, mail); tests switch it to inline.
         "BACKGROUND_INLINE": False,
         "BENCH_ROUTES": _env_bool("LMS_BENCH_ROUTES", False),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"])
+    return config
+
+
+def engine_options(url: str) -> dict:
+    """Connection pool sized for one gunicorn process with many threads.
+
+    SQLAlchemy's default pool keeps 5 connections; with more requests at once the extra connections
+    are opened and closed on every request (a new PostgreSQL backend each time, or SQLite's PRAGMAs).
+    PostgreSQL connections are checked before use (the server may have restarted); a SQLite file
+    cannot go away under us, so that ping would only cost time.
+    """
+    options = {
+        "pool_size": _env_int("LMS_DB_POOL_SIZE", 16),
+        "max_overflow": _env_int("LMS_DB_MAX_OVERFLOW", 48),
+        "pool_recycle": 3600,
+    }
+    if not url.startswith("sqlite"):
+        options["pool_pre_ping"] = True
+    elif ":memory:" in url or url.rstrip("/") == "sqlite:":
+        return {}
+    return options

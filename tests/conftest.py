@@ -132,10 +132,10 @@ def db_session(app):
             yield db.session
         finally:
             # Rolled-back ids come again in the next test: versions cached under them would lie.
-            from lms.main.dashboard import _cache, _html_cache
+            from lms.main.dashboard import _cache, _html_cache, _page_cache
 
-            _cache.clear()
-            _html_cache.clear()
+            for cache in (_cache, _html_cache, _page_cache):
+                cache.clear()
             engines[None] = engine
             try:
                 db.session.remove()

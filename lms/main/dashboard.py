@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Consent, ImportJob, ParentLink, User
 from lms.core.audit import ROUTINE_ACTIONS, AuditEvent, AuditEventOrg
+from lms.core.templating import a11y_settings
 from lms.extensions import db
 from lms.orgs.models import Membership, Municipality, Organization, Role
 from lms.orgs.permissions import Scope
@@ -240,7 +241,7 @@ class _VersionedCache:
 
 
 _cache = _VersionedCache()
-_html_cache = _VersionedCache()
+_html_cache = _VersionedCache(size=1000)  # ~10 KB each
 
 
 def build_dashboard(user: User, scope: Scope) -> Dashboard:
@@ -276,4 +277,29 @@ def org_sections_html(d: Dashboard) -> Markup:
     if html is None:
         html = render()
         _html_cache.put(key, html)
+    return html
+
+
+_page_cache = _VersionedCache(size=1000)  # ~15 KB each
+
+
+def page_key(d: Dashboard, session) -> tuple | None:
+    """What the whole dashboard page depends on, or None when it must be rendered afresh: the browser
+    session (the page carries its CSRF token), the data version, the recent imports and their states,
+    language, time zone and display settings. Pages with messages to show, and parents' pages (their
+    children's data has no version), are never cached."""
+    if d.key is None or d.is_parent or session.get("_flashes"):
+        return None
+    return (session.get("sid"), session.get("csrf_token"), d.key,
+            tuple((job.id, job.status) for job in d.imports),
+            str(get_locale()), str(get_timezone()), tuple(sorted(a11y_settings().items())))
+
+
+def cached_page(key: tuple | None, render) -> str:
+    if key is None:
+        return render()
+    html = _page_cache.get(key)
+    if html is None:
+        html = render()
+        _page_cache.put(key, html)
     return html

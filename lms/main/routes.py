@@ -21,7 +21,7 @@ from lms.core.permissions import require
 from lms.core.storage import get_storage
 from lms.core.templating import A11Y_CHOICES, A11Y_DEFAULTS, a11y_settings
 from lms.extensions import db
-from lms.main.dashboard import audit_visibility, build_dashboard, org_sections_html
+from lms.main.dashboard import audit_visibility, build_dashboard, cached_page, org_sections_html, page_key
 from lms.main.forms import AuditFilterForm
 from lms.orgs.models import Organization
 from lms.orgs.permissions import scope_of
@@ -43,7 +43,8 @@ def dashboard():
     scope = scope_of(current_user)
     require(current_user.is_authenticated)
     data = build_dashboard(current_user, scope)
-    return render_template("main/dashboard.html", d=data, scope=scope, org_html=org_sections_html(data))
+    return cached_page(page_key(data, session), lambda: render_template(
+        "main/dashboard.html", d=data, scope=scope, org_html=org_sections_html(data)))
 
 
 @bp.route("/healthz")

@@ -293,8 +293,11 @@ def test_local_put_reads_in_bounded_chunks_and_memory(local_storage: LocalStorag
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    # The strict check: every read asked for at most 1 MiB (read() or read(-1) would fail it).
     assert stream.read_sizes and all(0 < size <= MIB for size in stream.read_sizes)
-    assert peak < 6 * MIB  # reading the 12 MiB stream whole would need at least 12 MiB
+    # tracemalloc counts the whole process (the S3 test server's thread too), so this bound is loose:
+    # reading the 12 MiB stream whole would need at least 12 MiB.
+    assert peak < 12 * MIB
     assert local_storage.stat("big.bin").size == 12 * MIB
 
 
