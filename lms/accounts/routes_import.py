@@ -31,7 +31,7 @@ from lms.core.permissions import require
 from lms.core.storage import content_disposition
 from lms.extensions import db
 from lms.orgs.models import Organization
-from lms.orgs.permissions import scope_of
+from lms.orgs.permissions import managed_organizations, scope_of
 
 bp = Blueprint("imports", __name__)
 
@@ -71,14 +71,6 @@ def _job_or_404(job_id: int) -> ImportJob:
     return job
 
 
-def _managed_orgs() -> list[Organization]:
-    scope = scope_of(current_user)
-    stmt = select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.short_name)
-    if not scope.is_admin:
-        stmt = stmt.where(Organization.id.in_(scope.managed_org_ids))
-    return list(db.session.scalars(stmt))
-
-
 def _start_job(job: ImportJob):
     db.session.commit()
     background.submit(importing.run_job, job.id)
@@ -93,7 +85,7 @@ def start():
     require(importing.can_start_import(current_user))
     form = ImportForm()
     form.organization.choices = [(0, _("— as given in the file —"))] + [
-        (o.id, o.short_name) for o in _managed_orgs()]
+        (o.id, o.short_name) for o in managed_organizations(current_user)]
     if form.validate_on_submit():
         org = db.session.get(Organization, form.organization.data) if form.organization.data else None
         upload = form.file.data

@@ -29,7 +29,7 @@ from lms.core.permissions import require
 from lms.extensions import db
 from lms.labels import ROLE_LABELS
 from lms.orgs.models import Membership, Organization, Role
-from lms.orgs.permissions import can_grant_role, scope_of
+from lms.orgs.permissions import can_grant_role, listable_organizations, managed_organizations, scope_of
 
 bp = Blueprint("people", __name__)
 
@@ -39,22 +39,6 @@ def _person_or_404(user_id: int) -> User:
     if user is None:
         abort(404)
     return user
-
-
-def _listable_orgs() -> list[Organization]:
-    scope = scope_of(current_user)
-    stmt = select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.short_name)
-    if not scope.is_admin:
-        stmt = stmt.where(Organization.id.in_(scope.managed_org_ids | scope.staff_org_ids))
-    return list(db.session.scalars(stmt))
-
-
-def _managed_orgs() -> list[Organization]:
-    scope = scope_of(current_user)
-    stmt = select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.short_name)
-    if not scope.is_admin:
-        stmt = stmt.where(Organization.id.in_(scope.managed_org_ids))
-    return list(db.session.scalars(stmt))
 
 
 def _role_choices() -> list[tuple[str, str]]:
@@ -70,7 +54,7 @@ def _role_choices() -> list[tuple[str, str]]:
 def list_people():
     scope = scope_of(current_user)
     require(perm.can_list_people(current_user))
-    orgs = _listable_orgs()
+    orgs = listable_organizations(current_user)
     org_id = request.args.get("org", type=int)
     role = request.args.get("role") or ""
     grade = request.args.get("grade", type=int)
@@ -119,7 +103,7 @@ def view_person(user_id: int):
     membership_form = None
     if scope.is_manager and perm.can_edit_person(current_user, person):
         membership_form = MembershipForm(formdata=None)
-        membership_form.organization.choices = [(o.id, o.short_name) for o in _managed_orgs()]
+        membership_form.organization.choices = [(o.id, o.short_name) for o in managed_organizations(current_user)]
         membership_form.role.choices = _role_choices()
     consent_form = None
     if perm.can_manage_parents(current_user, person):
@@ -149,7 +133,7 @@ def _consent_form(person: User, formdata=None) -> ConsentForm:
 
 def _new_person_form(formdata=None) -> NewPersonForm:
     form = NewPersonForm(formdata=formdata)
-    form.organization.choices = [(o.id, o.short_name) for o in _managed_orgs()]
+    form.organization.choices = [(o.id, o.short_name) for o in managed_organizations(current_user)]
     form.role.choices = _role_choices()
     form.time_zone.choices = [("", _("— as the organization —"))] + time_zone_choices()
     if formdata is None and request.args.get("org", type=int):
@@ -275,7 +259,7 @@ def merge_person(user_id: int):
 def add_membership(user_id: int):
     person = _person_or_404(user_id)
     form = MembershipForm()
-    form.organization.choices = [(o.id, o.short_name) for o in _managed_orgs()]
+    form.organization.choices = [(o.id, o.short_name) for o in managed_organizations(current_user)]
     form.role.choices = _role_choices()
     org = db.session.get(Organization, request.form.get("organization", type=int) or 0)
     require(org is not None and perm.can_edit_person(current_user, person)

@@ -203,10 +203,24 @@ def can_edit_org(user, org: Organization, changes: dict) -> bool:
     return can_manage_org(user, org) and (not municipal or can_create_org(user, org.municipality))
 
 
-def listable_org_ids(user) -> list[int]:
-    """Active organizations whose people ``user`` may list: those they manage or teach in (all for admins)."""
+def _active_orgs(user, *, teaching_too: bool):
     s = scope_of(user)
-    stmt = select(Organization.id).where(Organization.is_active.is_(True))
+    stmt = select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.short_name)
     if not s.is_admin:
-        stmt = stmt.where(Organization.id.in_(s.managed_org_ids | s.staff_org_ids))
-    return list(db.session.scalars(stmt))
+        stmt = stmt.where(Organization.id.in_(s.managed_org_ids | (s.staff_org_ids if teaching_too else set())))
+    return stmt
+
+
+def managed_organizations(user) -> list[Organization]:
+    """Active organizations ``user`` manages (all for admins), by short name: the choices of forms
+    that add people or roles."""
+    return list(db.session.scalars(_active_orgs(user, teaching_too=False)))
+
+
+def listable_organizations(user) -> list[Organization]:
+    """Active organizations whose people ``user`` may list: those they manage or teach in (all for admins)."""
+    return list(db.session.scalars(_active_orgs(user, teaching_too=True)))
+
+
+def listable_org_ids(user) -> list[int]:
+    return [o.id for o in listable_organizations(user)]
