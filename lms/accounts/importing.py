@@ -464,7 +464,7 @@ class Checker:
         if letter_raw:
             letter = letter_raw.strip().upper()
             if len(letter) > 4 or not letter.isalnum():
-                self._err(line, "classletter", _("Class letter: up to 4 letters or digits."))
+                self._err(line, "classletter", _("Up to 4 letters or digits."))
                 return None, None
         return grade, letter
 

@@ -53,7 +53,7 @@ def normalize_username(value: str) -> str:
     username = (value or "").strip().lower()
     if not USERNAME.match(username):
         raise ValidationError(
-            _("Login: 2–100 characters, Latin letters, digits and . _ - @, starting with a letter or digit."),
+            _("2–100 characters: Latin letters, digits and . _ - @, starting with a letter or digit."),
             field="username")
     return username
 
@@ -78,48 +78,78 @@ def _clean_name(value: str | None, field: str, *, required: bool) -> str:
     return text
 
 
+def _clean_snils(value):
+    try:
+        return normalize_snils(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="snils") from None
+
+
+def _clean_birth_date(value):
+    if value is not None and not isinstance(value, date):
+        raise ValidationError(_("Date must be in the format DD.MM.YYYY."), field="birth_date")
+    if value is not None and not (date(1900, 1, 1) <= value <= date.today()):
+        raise ValidationError(_("The birth date is outside the allowed range."), field="birth_date")
+    return value
+
+
+def _clean_sex(value):
+    value = value or None
+    if value is not None and value not in {s.value for s in Sex}:
+        raise ValidationError(_("Sex must be «m» or «f»."), field="sex")
+    return value
+
+
+def _clean_phone(value):
+    phone = (value or "").strip()
+    if phone and not PHONE.match(phone):
+        raise ValidationError(_("Phone number is not valid."), field="phone")
+    return phone
+
+
+def _clean_locale(value):
+    locale = value or "ru"
+    if locale not in current_app.config["LANGUAGES"]:
+        raise ValidationError(_("Unknown language."), field="locale")
+    return locale
+
+
+def _clean_time_zone(value):
+    tz = value or None
+    if tz is not None and not valid_time_zone(tz):
+        raise ValidationError(_("Unknown time zone."), field="time_zone")
+    return tz
+
+
+_PERSON_CLEANERS = {
+    "surname": lambda v: _clean_name(v, "surname", required=True),
+    "name": lambda v: _clean_name(v, "name", required=True),
+    "patronymic": lambda v: _clean_name(v, "patronymic", required=False),
+    "email": normalize_email,
+    "snils": _clean_snils,
+    "birth_date": _clean_birth_date,
+    "sex": _clean_sex,
+    "phone": _clean_phone,
+    "locale": _clean_locale,
+    "time_zone": _clean_time_zone,
+}
+#: Cleaned even when absent from the data (unless partial): a person always has these.
+_ALWAYS = ("surname", "name", "patronymic")
+
+
 def clean_person_data(data: dict, *, partial: bool = False) -> dict:
-    """Validate and normalise person fields; only keys present in ``data`` are returned when partial."""
+    """Validate and normalise person fields, reporting every wrong field at once; only keys present
+    in ``data`` are returned when partial."""
     out: dict = {}
-    for key in ("surname", "name"):
-        if key in data or not partial:
-            out[key] = _clean_name(data.get(key), key, required=True)
-    if "patronymic" in data or not partial:
-        out["patronymic"] = _clean_name(data.get("patronymic"), "patronymic", required=False)
-    if "email" in data:
-        out["email"] = normalize_email(data.get("email"))
-    if "snils" in data:
-        try:
-            out["snils"] = normalize_snils(data.get("snils"))
-        except ValueError as exc:
-            raise ValidationError(str(exc), field="snils") from None
-    if "birth_date" in data:
-        bd = data.get("birth_date")
-        if bd is not None and not isinstance(bd, date):
-            raise ValidationError(_("Date must be in the format DD.MM.YYYY."), field="birth_date")
-        if bd is not None and not (date(1900, 1, 1) <= bd <= date.today()):
-            raise ValidationError(_("The birth date is outside the allowed range."), field="birth_date")
-        out["birth_date"] = bd
-    if "sex" in data:
-        sex = data.get("sex") or None
-        if sex is not None and sex not in {s.value for s in Sex}:
-            raise ValidationError(_("Sex must be «m» or «f»."), field="sex")
-        out["sex"] = sex
-    if "phone" in data:
-        phone = (data.get("phone") or "").strip()
-        if phone and not PHONE.match(phone):
-            raise ValidationError(_("Phone number is not valid."), field="phone")
-        out["phone"] = phone
-    if "locale" in data:
-        locale = data.get("locale") or "ru"
-        if locale not in current_app.config["LANGUAGES"]:
-            raise ValidationError(_("Unknown language."), field="locale")
-        out["locale"] = locale
-    if "time_zone" in data:
-        tz = data.get("time_zone") or None
-        if tz is not None and not valid_time_zone(tz):
-            raise ValidationError(_("Unknown time zone."), field="time_zone")
-        out["time_zone"] = tz
+    errors: dict[str, str] = {}
+    for key, clean in _PERSON_CLEANERS.items():
+        if key in data or (not partial and key in _ALWAYS):
+            try:
+                out[key] = clean(data.get(key))
+            except DomainError as exc:
+                errors.setdefault(exc.field or key, exc.message)
+    if errors:
+        raise ValidationError.of(errors)
     return out
 
 
@@ -142,9 +172,18 @@ def create_user(*, username: str, by: User | None, password: str | None = None,
                 password_hash: str | None = None, **data) -> tuple[User, str | None]:
     """Create a person. Without a password an initial one is generated and returned (shown once);
     either way the person must change it at first login unless told otherwise."""
-    username = normalize_username(username)
-    fields = clean_person_data({k: data.get(k) for k in PERSON_FIELDS if k in data} | {
-        "surname": data.get("surname"), "name": data.get("name")})
+    errors: dict[str, str] = {}
+    try:
+        username = normalize_username(username)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    try:
+        fields = clean_person_data({k: data.get(k) for k in PERSON_FIELDS if k in data} | {
+            "surname": data.get("surname"), "name": data.get("name")})
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationError.of(errors)
     _check_unique(None, username=username, email=fields.get("email"), snils=fields.get("snils"))
     generated = None
     if password_hash is None:
@@ -293,7 +332,7 @@ def _check_role_data(role: str, grade: int | None, class_letter: str | None) -> 
         raise ValidationError(_("Grade must be from 0 to 11."), field="grade")
     letter = (class_letter or "").strip().upper() or None
     if letter and (len(letter) > 4 or not letter.isalnum()):
-        raise ValidationError(_("Class letter: up to 4 letters or digits."), field="class_letter")
+        raise ValidationError(_("Up to 4 letters or digits."), field="class_letter")
     return grade, letter
 
 

@@ -145,7 +145,7 @@ def _http_error(exc: HTTPException):
 def _domain_error(exc: DomainError):
     db.session.rollback()
     # The services translate their messages (gettext, in the token owner's language).
-    fields = {exc.field: [exc.message]} if exc.field else None
+    fields = {k: [v] for k, v in exc.errors.items()} or None
     return api_error(exc.status, exc.message, field=exc.field, fields=fields)
 
 

@@ -14,18 +14,26 @@ log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A business rule refused an action. ``field`` names the input at fault, if any."""
+    """A business rule refused an action. ``field`` names the input at fault, if any; ``errors``
+    holds every field's message when several inputs are wrong at once (``field`` is then the first)."""
 
     status = 400
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.errors = errors or ({field: message} if field else {})
 
 
 class ValidationError(DomainError):
     status = 422
+
+    @classmethod
+    def of(cls, errors: dict[str, str]) -> ValidationError:
+        """One error naming every wrong field (the form shows each message next to its input)."""
+        field, message = next(iter(errors.items()))
+        return cls(message, field=field, errors=dict(errors))
 
 
 class NotFound(DomainError):
@@ -93,7 +101,8 @@ def register_error_handlers(app: Flask) -> None:
         from lms.extensions import db
 
         db.session.rollback()
-        return error_response(exc.status, exc.message, field=exc.field)
+        fields = {k: [v] for k, v in exc.errors.items()} or None
+        return error_response(exc.status, exc.message, field=exc.field, fields=fields)
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError):

@@ -85,7 +85,7 @@ def clean_org_data(data: dict, *, partial: bool = False) -> dict:
     if "code" in data or not partial:
         code = str(data.get("code") or "").strip().lower()
         if not CODE.match(code):
-            raise ValidationError(_("Code: 2–40 Latin letters, digits, «-» or «_», e.g. school3."), field="code")
+            raise ValidationError(_("2–40 Latin letters, digits, «-» or «_», e.g. school3."), field="code")
         out["code"] = code
     if "time_zone" in data:
         out["time_zone"] = _tz(data.get("time_zone"))

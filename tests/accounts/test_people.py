@@ -283,3 +283,14 @@ def test_manager_sets_new_initial_password(client, world, login_as):
     password = response.get_data(as_text=True).split('class="token">')[1].split("<")[0]
     client.post("/logout")
     assert login(client, "student_a", password).headers["Location"].endswith("/password/change")
+
+
+def test_every_wrong_field_is_reported_at_once(client, world, login_as):
+    login_as(client, world.admin_a)
+    response = client.post("/people/new", data=_new_person(world, username="Bad Login!", snils="123-456-789 00",
+                                                          email="not-an-email", phone="abc"))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for field in ("username", "snils", "email", "phone"):
+        assert f'id="{field}-error"' in html, field
+    assert "Логин: Логин" not in html  # the summary adds the label once
