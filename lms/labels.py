@@ -80,6 +80,31 @@ TIME_ZONE_LABELS = {
 }
 
 
+#: Audit log actions.
+ACTION_LABELS = {
+    "login": _l("Logged in"), "login_failed": _l("Failed login attempt"), "user_created": _l("Person created"),
+    "user_updated": _l("Person changed"), "user_deactivated": _l("Person deactivated"),
+    "user_reactivated": _l("Person reactivated"), "users_merged": _l("Duplicates merged"),
+    "password_changed": _l("Password changed"), "password_set": _l("Password set by administrator"),
+    "password_reset_requested": _l("Password reset requested"), "role_granted": _l("Role granted"),
+    "role_revoked": _l("Role revoked"), "membership_changed": _l("Class changed"),
+    "org_created": _l("Organization created"), "org_updated": _l("Organization changed"),
+    "org_status_set": _l("Organization status set"), "org_status_removed": _l("Organization status removed"),
+    "municipality_created": _l("Municipality created"), "municipality_updated": _l("Municipality changed"),
+    "academic_year_created": _l("Academic year created"), "academic_year_current": _l("Current year changed"),
+    "api_token_created": _l("API token created"), "api_token_revoked": _l("API token revoked"),
+    "parent_linked": _l("Parent linked"), "parent_unlinked": _l("Parent unlinked"),
+    "consent_recorded": _l("Consent recorded"), "consent_withdrawn": _l("Consent withdrawn"),
+    "users_imported": _l("People imported"), "people_exported": _l("People exported"),
+    "import_credentials_downloaded": _l("Initial passwords downloaded"),
+}
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
 def time_zone_label(zone: str | None) -> str:
     if not zone:
         return ""

@@ -268,3 +268,24 @@ def test_access(app, world, endpoint, index):
 def test_matrix_helpers_cover_models():
     # Guard the fixtures used above against silent renames.
     assert ApiToken and Consent and OrganizationStatus
+
+
+@pytest.mark.parametrize("url", ["/people/99999999999", "/orgs/99999999999", "/people/import/99999999999",
+                                 "/memberships/99999999999/delete", "/api/v1/people/99999999999"])
+def test_ids_beyond_the_key_range_are_not_found(client, world, login_as, url):
+    """On PostgreSQL such an id used to reach the database and fail the request (a 500)."""
+    from lms.accounts import services
+
+    login_as(client, world.admin)
+    _row, token = services.create_api_token(world.admin, "t", by=None)
+    db.session.commit()
+    method = "POST" if url.endswith("/delete") else "GET"
+    response = client.open(url, method=method, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
+
+
+def test_out_of_range_organization_in_a_form_is_refused(client, world, login_as):
+    login_as(client, world.admin_a)
+    response = client.post(f"/people/{world.teacher_a.id}/memberships",
+                           data={"organization": "99999999999", "role": "teacher"})
+    assert response.status_code == 403

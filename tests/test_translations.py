@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[1]
 PO_FILE = ROOT / "lms" / "translations" / "ru" / "LC_MESSAGES" / "messages.po"
 #: As in the Makefile's `translations` target: Babel's defaults plus the lazy forms.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "Msg": None}
 HOW_TO_FIX = ("Run `make translations`, then translate the new entries in "
               "lms/translations/ru/LC_MESSAGES/messages.po (no fuzzy entries).")
 

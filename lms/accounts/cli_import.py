@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from lms.accounts import exporting, importing
 from lms.accounts.models import ImportJob, User
+from lms.accounts.queries import PeopleFilter
 from lms.core import audit
 from lms.extensions import db
 from lms.orgs.models import Organization
@@ -137,7 +138,7 @@ def export_command(file: Path, org_code: str | None) -> None:
     if fmt not in exporting.FORMATS:
         raise click.ClickException("Файл должен оканчиваться на .csv или .xlsx")
     org = _organization(org_code)
-    flt = exporting.PeopleFilter(org_id=org.id if org else None)
+    flt = PeopleFilter(org_id=org.id if org else None)
     user_ids = exporting.select_people(exporting.SYSTEM, flt)
     fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # personal data: readable by the owner only, even when replacing a file

@@ -17,7 +17,6 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import date
 from typing import IO
 
@@ -25,33 +24,22 @@ from flask import Flask
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
-from lms.core.errors import PermissionDenied, ValidationError
+from lms.accounts.queries import PeopleFilter, people_query
+from lms.core.errors import ValidationError
 from lms.core.validators import format_snils, neutralize_formula
 from lms.extensions import db
-from lms.labels import ROLE_LABELS
 from lms.orgs.models import Membership, Organization
-from lms.orgs.permissions import Scope, scope_of
+from lms.orgs.permissions import Scope, listable_org_ids, scope_of
 
 COLUMNS = ("username", "lastname", "firstname", "middlename", "email", "organization", "role", "grade",
            "classletter", "phone", "birthdate", "sex", "snils")
 FORMATS = ("csv", "xlsx")
 SEX_OUT = {"m": "м", "f": "ж"}
 CHUNK = 500
-
-
-@dataclass(frozen=True)
-class PeopleFilter:
-    """The people list's filters: ?org=&role=&grade=&q=&inactive=1."""
-
-    org_id: int | None = None
-    role: str = ""
-    grade: int | None = None
-    q: str = ""
-    inactive: bool = False
 
 
 #: The command line exports as the system: every organization, every person, personal data included.
@@ -63,37 +51,9 @@ def scope_for(viewer) -> Scope:
     return SYSTEM if viewer is None else scope_of(viewer)
 
 
-def listable_org_ids(scope: Scope) -> list[int]:
-    """Active organizations whose people the list shows: those managed or taught in (all for an admin)."""
-    stmt = select(Organization.id).where(Organization.is_active.is_(True))
-    if not scope.is_admin:
-        stmt = stmt.where(Organization.id.in_(scope.managed_org_ids | scope.staff_org_ids))
-    return list(db.session.scalars(stmt))
-
-
 def select_people(scope: Scope, flt: PeopleFilter) -> list[int]:
-    """Ids of the people the list page shows for ``flt`` to a viewer with ``scope``, in the list's order.
-
-    Raises PermissionDenied for an organization outside the viewer's list, as the list page answers 403."""
-    visible = listable_org_ids(scope)
-    if flt.org_id is not None and flt.org_id not in visible:
-        raise PermissionDenied(_("You do not have permission to open this page."), field="org")
-    members = select(Membership.user_id).where(Membership.organization_id.in_([flt.org_id] if flt.org_id else visible))
-    if flt.role in ROLE_LABELS:
-        members = members.where(Membership.role == flt.role)
-    if flt.grade is not None:
-        members = members.where(Membership.grade == flt.grade)
-    stmt = select(User.id)
-    if not (scope.is_admin and flt.org_id is None and not flt.role and flt.grade is None):
-        stmt = stmt.where(User.id.in_(members))
-    if not flt.inactive:
-        stmt = stmt.where(User.is_active.is_(True))
-    q = flt.q.strip()
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(User.surname).like(like), func.lower(User.name).like(like),
-                              User.username.like(like), User.email.like(like)))
-    return list(db.session.scalars(stmt.order_by(User.surname, User.name, User.id)))
+    """Ids of the people the list page shows for ``flt`` to a viewer with ``scope``, in the list's order."""
+    return list(db.session.scalars(people_query(scope, flt, User.id)))
 
 
 def _row_memberships(person: User, scope: Scope, visible: set[int], flt: PeopleFilter) -> list[Membership]:
@@ -103,7 +63,7 @@ def _row_memberships(person: User, scope: Scope, visible: set[int], flt: PeopleF
             continue
         if flt.org_id is not None and m.organization_id != flt.org_id:
             continue
-        if flt.role in ROLE_LABELS and m.role != flt.role:
+        if flt.role and m.role != flt.role:
             continue
         if flt.grade is not None and m.grade != flt.grade:
             continue

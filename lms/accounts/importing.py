@@ -462,9 +462,10 @@ class Checker:
             self._err(line, "grade", _("Grade must be from 0 to 11."))
             return None, None
         if letter_raw:
-            letter = letter_raw.strip().upper()
-            if len(letter) > 4 or not letter.isalnum():
-                self._err(line, "classletter", _("Up to 4 letters or digits."))
+            try:
+                letter = services.check_class_letter(letter_raw)
+            except DomainError as exc:
+                self._err(line, "classletter", exc.message)
                 return None, None
         return grade, letter
 

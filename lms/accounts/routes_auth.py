@@ -10,8 +10,7 @@ from flask_login import current_user, login_required
 
 from lms.accounts import services, sessions
 from lms.accounts.forms import ChangePasswordForm, LoginForm, ResetPasswordForm, ResetRequestForm
-from lms.core.errors import DomainError
-from lms.core.forms import attach_error
+from lms.core.forms import form_status, submit
 from lms.core.mail import queue_mail
 from lms.extensions import db
 
@@ -70,17 +69,14 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            services.change_own_password(current_user, form.current_password.data, form.new_password.data,
-                                         session_id=sessions.current_session_id())
-        except DomainError as exc:
-            attach_error(form, exc, "new_password", {"password": "new_password"})
-        else:
-            db.session.commit()
+        ok, _result = submit(lambda: services.change_own_password(
+            current_user, form.current_password.data, form.new_password.data,
+            session_id=sessions.current_session_id()), form=form, field="new_password",
+            aliases={"password": "new_password"})
+        if ok:
             flash(_("Password changed. Other sessions of your account have been ended."), "success")
             return redirect(url_for("main.dashboard"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/change_password.html", form=form), status
+    return render_template("auth/change_password.html", form=form), form_status(form)
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])
@@ -103,7 +99,7 @@ def reset_request():
         flash(_("If the account exists and has an e-mail address, we have sent a link to reset the password."),
               "info")
         return redirect(url_for("auth.login"))
-    status = 422 if request.method == "POST" else 200
+    status = form_status(form)
     return render_template("auth/reset_request.html", form=form), status
 
 
@@ -113,13 +109,9 @@ def reset_password(token: str):
         return render_template("auth/reset_invalid.html"), 410
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.new_password.data)
-        except DomainError as exc:
-            attach_error(form, exc, "new_password", {"password": "new_password"})
-        else:
-            db.session.commit()
+        ok, _user = submit(lambda: services.reset_password(token, form.new_password.data), form=form,
+                           field="new_password", aliases={"password": "new_password"})
+        if ok:
             flash(_("The password has been changed. Log in with the new password."), "success")
             return redirect(url_for("auth.login"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/reset_password.html", form=form), status
+    return render_template("auth/reset_password.html", form=form), form_status(form)

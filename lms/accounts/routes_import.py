@@ -26,7 +26,10 @@ from sqlalchemy import select
 from lms.accounts import exporting, importing
 from lms.accounts.forms import ImportForm
 from lms.accounts.models import ImportJob, User
+from lms.accounts.queries import PeopleFilter
 from lms.core import audit, background
+from lms.core.forms import form_status
+from lms.core.loading import get_or_404
 from lms.core.permissions import require
 from lms.core.storage import content_disposition
 from lms.extensions import db
@@ -64,13 +67,6 @@ COLUMN_HELP = {
 }
 
 
-def _job_or_404(job_id: int) -> ImportJob:
-    job = db.session.get(ImportJob, job_id)
-    if job is None:
-        abort(404)
-    return job
-
-
 def _start_job(job: ImportJob):
     db.session.commit()
     background.submit(importing.run_job, job.id)
@@ -97,7 +93,7 @@ def start():
                               .order_by(ImportJob.id.desc()).limit(10)).all()
     columns = [(col, importing.COLUMN_ALIASES[col][1:4], col in importing.REQUIRED, COLUMN_HELP[col])
                for col in importing.COLUMNS]
-    status = 422 if request.method == "POST" else 200
+    status = form_status(form)
     return render_template("imports/start.html", form=form, jobs=jobs, columns=columns,
                            max_rows=current_app.config["IMPORT_MAX_ROWS"]), status
 
@@ -114,7 +110,7 @@ def template():
 @bp.route("/people/import/<int:job_id>")
 @login_required
 def status(job_id: int):
-    job = _job_or_404(job_id)
+    job = get_or_404(ImportJob, job_id)
     require(importing.can_view_job(current_user, job))
     errors = job.errors or []
     return render_template(
@@ -132,7 +128,7 @@ def status(job_id: int):
 @bp.route("/people/import/<int:job_id>/status.json")
 @login_required
 def status_json(job_id: int):
-    job = _job_or_404(job_id)
+    job = get_or_404(ImportJob, job_id)
     require(importing.can_view_job(current_user, job))
     response = jsonify(status=job.status, processed=job.processed, total=job.total,
                        errors_count=len(job.errors or []), done=job.status in importing.FINISHED,
@@ -144,7 +140,7 @@ def status_json(job_id: int):
 @bp.route("/people/import/<int:job_id>/errors.csv")
 @login_required
 def errors_csv(job_id: int):
-    job = _job_or_404(job_id)
+    job = get_or_404(ImportJob, job_id)
     require(importing.can_view_job(current_user, job))
     response = Response(importing.error_report_csv(job), mimetype="text/csv")
     response.headers["Content-Disposition"] = content_disposition(_("errors — %(name)s", name=job.filename))
@@ -155,7 +151,7 @@ def errors_csv(job_id: int):
 @login_required
 def run_for_real(job_id: int):
     """After a clean dry run: the real import of the same stored file."""
-    job = _job_or_404(job_id)
+    job = get_or_404(ImportJob, job_id)
     require(importing.can_view_job(current_user, job) and importing.can_start_import(current_user))
     if not (job.dry_run and job.status == "done" and not job.errors):
         flash(_("Only a dry run that found no errors can be imported for real."), "error")
@@ -167,7 +163,7 @@ def run_for_real(job_id: int):
 @login_required
 def rerun(job_id: int):
     """Run again from the stored file with the same options (after an interruption, say)."""
-    job = _job_or_404(job_id)
+    job = get_or_404(ImportJob, job_id)
     require(importing.can_view_job(current_user, job) and importing.can_start_import(current_user))
     if job.status not in importing.FINISHED:
         flash(_("This import is still running."), "error")
@@ -180,7 +176,7 @@ def rerun(job_id: int):
 def credentials(job_id: int):
     """The initial passwords, once, to the job's creator only. POST (not a link) so that no prefetcher or
     link scanner can use up the one download."""
-    job = _job_or_404(job_id)
+    job = get_or_404(ImportJob, job_id)
     require(importing.can_download_credentials(current_user, job))
     data = importing.take_credentials(job)
     if data is None:
@@ -201,10 +197,7 @@ def credentials(job_id: int):
 def export_people():
     require(scope_of(current_user).is_manager)
     fmt = exporting.parse_format(request.args.get("format"))
-    flt = exporting.PeopleFilter(
-        org_id=request.args.get("org", type=int), role=request.args.get("role") or "",
-        grade=request.args.get("grade", type=int), q=(request.args.get("q") or "").strip(),
-        inactive=request.args.get("inactive") == "1")
+    flt = PeopleFilter.from_args(request.args)
     scope = exporting.scope_for(current_user)
     user_ids = exporting.select_people(scope, flt)
     audit.record("people_exported", actor=current_user, organization=flt.org_id, count=len(user_ids), format=fmt,

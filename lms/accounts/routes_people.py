@@ -8,7 +8,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts import permissions as perm
@@ -22,9 +22,11 @@ from lms.accounts.forms import (
     PersonForm,
 )
 from lms.accounts.models import Consent, ParentLink, User
-from lms.core.errors import DomainError
-from lms.core.forms import attach_error
+from lms.accounts.queries import PeopleFilter, people_query
+from lms.core.errors import ValidationError
+from lms.core.forms import flash_form_errors, form_status, submit
 from lms.core.i18n import time_zone_choices
+from lms.core.loading import get_or_404, get_or_none
 from lms.core.permissions import require
 from lms.extensions import db
 from lms.labels import ROLE_LABELS
@@ -32,13 +34,6 @@ from lms.orgs.models import Membership, Organization, Role
 from lms.orgs.permissions import can_grant_role, listable_organizations, managed_organizations, scope_of
 
 bp = Blueprint("people", __name__)
-
-
-def _person_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
 
 
 def _role_choices() -> list[tuple[str, str]]:
@@ -55,36 +50,15 @@ def list_people():
     scope = scope_of(current_user)
     require(perm.can_list_people(current_user))
     orgs = listable_organizations(current_user)
-    org_id = request.args.get("org", type=int)
-    role = request.args.get("role") or ""
-    grade = request.args.get("grade", type=int)
-    q = (request.args.get("q") or "").strip()
-    show_inactive = request.args.get("inactive") == "1"
-    visible_ids = [o.id for o in orgs]
-    if org_id is not None and org_id not in visible_ids:
-        abort(403)
-    members = select(Membership.user_id).where(
-        Membership.organization_id.in_([org_id] if org_id else visible_ids))
-    if role in ROLE_LABELS:
-        members = members.where(Membership.role == role)
-    if grade is not None:
-        members = members.where(Membership.grade == grade)
-    stmt = select(User).options(selectinload(User.memberships).selectinload(Membership.organization))
-    if not (scope.is_admin and org_id is None and not role and grade is None):
-        stmt = stmt.where(User.id.in_(members))
-    if not show_inactive:
-        stmt = stmt.where(User.is_active.is_(True))
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(User.surname).like(like), func.lower(User.name).like(like),
-                              User.username.like(like), User.email.like(like)))
-    stmt = stmt.order_by(User.surname, User.name, User.id)
+    flt = PeopleFilter.from_args(request.args)
+    stmt = people_query(scope, flt).options(
+        selectinload(User.memberships).selectinload(Membership.organization))
     page = db.paginate(stmt, per_page=50, error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
     can_manage_any = scope.is_manager
-    return render_template("people/list.html", page=page, orgs=orgs, org_id=org_id, role=role, grade=grade,
-                           q=q, show_inactive=show_inactive, args=args, can_manage_any=can_manage_any,
-                           visible_org_ids=set(visible_ids))
+    return render_template("people/list.html", page=page, orgs=orgs, org_id=flt.org_id, role=flt.role or "",
+                           grade=flt.grade, q=flt.q, show_inactive=flt.active is None, args=args,
+                           can_manage_any=can_manage_any, visible_org_ids={o.id for o in orgs})
 
 
 # --- card ----------------------------------------------------------------------------------------
@@ -92,7 +66,7 @@ def list_people():
 @bp.route("/people/<int:user_id>")
 @login_required
 def view_person(user_id: int):
-    person = _person_or_404(user_id)
+    person = get_or_404(User, user_id)
     require(perm.can_view_person(current_user, person))
     scope = scope_of(current_user)
     parents = db.session.scalars(select(ParentLink).where(ParentLink.student_id == person.id)).all()
@@ -150,26 +124,24 @@ def create_person():
         org = db.session.get(Organization, form.organization.data)
         if org is None or not can_grant_role(current_user, org, form.role.data):
             abort(403)
-        try:
+        def create():
             person, password = services.create_user(username=form.username.data, by=current_user,
                                                     **form.person_data())
             services.add_membership(person, org, form.role.data, by=current_user,
                                     grade=form.grade.data, class_letter=form.class_letter.data)
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc, "username")
-        else:
-            db.session.commit()
+            return person, password
+
+        ok, created = submit(create, form=form, field="username")
+        if ok:
             flash(_("Person created."), "success")
-            return render_template("people/password_once.html", person=person, password=password)
-    status = 422 if request.method == "POST" else 200
-    return render_template("people/edit.html", form=form, person=None), status
+            return render_template("people/password_once.html", person=created[0], password=created[1])
+    return render_template("people/edit.html", form=form, person=None), form_status(form)
 
 
 @bp.route("/people/<int:user_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_person(user_id: int):
-    person = _person_or_404(user_id)
+    person = get_or_404(User, user_id)
     require(perm.can_edit_person(current_user, person))
     form = PersonForm(formdata=request.form if request.method == "POST" else None,
                       obj=person if request.method == "GET" else None)
@@ -178,23 +150,18 @@ def edit_person(user_id: int):
         form.snils.data = person.snils_display
         form.sex.data = person.sex or ""
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            services.update_user(person, form.person_data(), by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc, "surname")
-        else:
-            db.session.commit()
+        ok, _changed = submit(lambda: services.update_user(person, form.person_data(), by=current_user),
+                              form=form, field="surname")
+        if ok:
             flash(_("Saved."), "success")
             return redirect(url_for("people.view_person", user_id=person.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("people/edit.html", form=form, person=person), status
+    return render_template("people/edit.html", form=form, person=person), form_status(form)
 
 
 @bp.route("/people/<int:user_id>/deactivate", methods=["POST"])
 @login_required
 def deactivate_person(user_id: int):
-    person = _person_or_404(user_id)
+    person = get_or_404(User, user_id)
     require(perm.can_deactivate_person(current_user, person))
     services.deactivate_user(person, by=current_user)
     db.session.commit()
@@ -205,7 +172,7 @@ def deactivate_person(user_id: int):
 @bp.route("/people/<int:user_id>/reactivate", methods=["POST"])
 @login_required
 def reactivate_person(user_id: int):
-    person = _person_or_404(user_id)
+    person = get_or_404(User, user_id)
     require(perm.can_deactivate_person(current_user, person))
     services.reactivate_user(person, by=current_user)
     db.session.commit()
@@ -216,7 +183,7 @@ def reactivate_person(user_id: int):
 @bp.route("/people/<int:user_id>/password", methods=["POST"])
 @login_required
 def reset_person_password(user_id: int):
-    person = _person_or_404(user_id)
+    person = get_or_404(User, user_id)
     require(perm.can_edit_person(current_user, person) and person.id != current_user.id)
     password = services.reset_password_by_manager(person, by=current_user)
     db.session.commit()
@@ -226,7 +193,7 @@ def reset_person_password(user_id: int):
 @bp.route("/people/<int:user_id>/merge", methods=["GET", "POST"])
 @login_required
 def merge_person(user_id: int):
-    keep = _person_or_404(user_id)
+    keep = get_or_404(User, user_id)
     require(perm.can_edit_person(current_user, keep))
     form = MergeForm()
     if form.validate_on_submit():
@@ -238,18 +205,13 @@ def merge_person(user_id: int):
             form.duplicate_username.errors.append(
                 _("You may merge only people of organizations you manage, and not with themselves."))
         else:
-            try:
-                services.merge_users(keep, duplicate, by=current_user)
-            except DomainError as exc:
-                db.session.rollback()
-                form.duplicate_username.errors.append(exc.message)
-            else:
-                db.session.commit()
+            ok, _result = submit(lambda: services.merge_users(keep, duplicate, by=current_user),
+                                 form=form, field="duplicate_username", aliases={"duplicate": "duplicate_username"})
+            if ok:
                 flash(_("Accounts merged: %(dup)s → %(keep)s.", dup=duplicate.username, keep=keep.username),
                       "success")
                 return redirect(url_for("people.view_person", user_id=keep.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("people/merge.html", form=form, person=keep), status
+    return render_template("people/merge.html", form=form, person=keep), form_status(form)
 
 
 # --- memberships ---------------------------------------------------------------------------------
@@ -257,50 +219,31 @@ def merge_person(user_id: int):
 @bp.route("/people/<int:user_id>/memberships", methods=["POST"])
 @login_required
 def add_membership(user_id: int):
-    person = _person_or_404(user_id)
+    person = get_or_404(User, user_id)
     form = MembershipForm()
     form.organization.choices = [(o.id, o.short_name) for o in managed_organizations(current_user)]
     form.role.choices = _role_choices()
-    org = db.session.get(Organization, request.form.get("organization", type=int) or 0)
+    org = get_or_none(Organization, request.form.get("organization", type=int))
     require(org is not None and perm.can_edit_person(current_user, person)
             and can_grant_role(current_user, org, request.form.get("role", "")))
     if form.validate_on_submit():
-        try:
-            services.add_membership(person, org, form.role.data, by=current_user, grade=form.grade.data,
-                                    class_letter=form.class_letter.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        ok, _m = submit(lambda: services.add_membership(person, org, form.role.data, by=current_user,
+                                                        grade=form.grade.data, class_letter=form.class_letter.data))
+        if ok:
             flash(_("Role added."), "success")
     else:
-        for f in form:
-            for e in f.errors:
-                flash(f"{f.label.text}: {e}", "error")
+        flash_form_errors(form)
     return redirect(url_for("people.view_person", user_id=person.id))
-
-
-def _membership_or_404(membership_id: int) -> Membership:
-    m = db.session.get(Membership, membership_id)
-    if m is None:
-        abort(404)
-    return m
 
 
 @bp.route("/memberships/<int:membership_id>/delete", methods=["POST"])
 @login_required
 def remove_membership(membership_id: int):
-    m = _membership_or_404(membership_id)
+    m = get_or_404(Membership, membership_id)
     require(can_grant_role(current_user, m.organization, m.role))
     user_id = m.user_id
-    try:
-        services.remove_membership(m, by=current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    ok, _result = submit(lambda: services.remove_membership(m, by=current_user))
+    if ok:
         flash(_("Role removed."), "success")
     return redirect(url_for("people.view_person", user_id=user_id))
 
@@ -308,16 +251,11 @@ def remove_membership(membership_id: int):
 @bp.route("/memberships/<int:membership_id>/class", methods=["POST"])
 @login_required
 def change_class(membership_id: int):
-    m = _membership_or_404(membership_id)
+    m = get_or_404(Membership, membership_id)
     require(perm.manageable_membership(current_user, m))
-    try:
-        services.change_membership(m, by=current_user, grade=request.form.get("grade", type=int),
-                                   class_letter=request.form.get("class_letter"))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
+    ok, _m = submit(lambda: services.change_membership(m, by=current_user, grade=request.form.get("grade", type=int),
+                                                       class_letter=request.form.get("class_letter")))
+    if ok:
         flash(_("Class changed."), "success")
     return redirect(url_for("people.view_person", user_id=m.user_id))
 
@@ -327,43 +265,40 @@ def change_class(membership_id: int):
 @bp.route("/people/<int:user_id>/parents", methods=["GET", "POST"])
 @login_required
 def link_parent(user_id: int):
-    student = _person_or_404(user_id)
+    student = get_or_404(User, user_id)
     require(perm.can_manage_parents(current_user, student))
     form = ParentLinkForm()
-    new_password = parent = None
     if form.validate_on_submit():
-        try:
+        def link():
+            new_password = None
             if form.parent_username.data:
                 parent = db.session.scalar(select(User).where(
                     User.username == form.parent_username.data.strip().lower()))
                 if parent is None:
-                    raise services.ValidationError(_("No person with this login."), field="parent_username")
+                    raise ValidationError(_("No person with this login."), field="parent_username")
             else:
-                base = f"{(form.surname.data or '').strip()}".lower()
+                base = (form.surname.data or "").strip().lower()
                 username = services.suggest_username(base or "parent", form.email.data)
                 parent, new_password = services.create_user(
                     username=username, by=current_user, surname=form.surname.data, name=form.name.data,
                     patronymic=form.patronymic.data or "", email=form.email.data)
             services.link_parent(parent, student, relation=form.relation.data, by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc, "parent_username")
-        else:
-            db.session.commit()
+            return parent, new_password
+
+        ok, linked = submit(link, form=form, field="parent_username")
+        if ok:
             flash(_("Parent linked."), "success")
+            parent, new_password = linked
             if new_password:
                 return render_template("people/password_once.html", person=parent, password=new_password)
             return redirect(url_for("people.view_person", user_id=student.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("people/parent.html", form=form, student=student), status
+    return render_template("people/parent.html", form=form, student=student), form_status(form)
 
 
 @bp.route("/parent-links/<int:link_id>/delete", methods=["POST"])
 @login_required
 def unlink_parent(link_id: int):
-    link = db.session.get(ParentLink, link_id)
-    if link is None:
-        abort(404)
+    link = get_or_404(ParentLink, link_id)
     require(perm.can_manage_parents(current_user, link.student))
     student_id = link.student_id
     services.unlink_parent(link, by=current_user)
@@ -375,33 +310,25 @@ def unlink_parent(link_id: int):
 @bp.route("/people/<int:user_id>/consents", methods=["POST"])
 @login_required
 def add_consent(user_id: int):
-    person = _person_or_404(user_id)
+    person = get_or_404(User, user_id)
     require(perm.can_manage_parents(current_user, person))
     form = _consent_form(person, formdata=request.form)
     if form.validate_on_submit():
         given_by = db.session.get(User, form.given_by.data)
-        try:
-            services.record_consent(person, form.kind.data, given_on=form.given_on.data, by=current_user,
-                                    given_by=given_by, document=form.document.data or "")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        ok, _consent = submit(lambda: services.record_consent(
+            person, form.kind.data, given_on=form.given_on.data, by=current_user, given_by=given_by,
+            document=form.document.data or ""))
+        if ok:
             flash(_("Consent recorded."), "success")
     else:
-        for f in form:
-            for e in f.errors:
-                flash(f"{f.label.text}: {e}", "error")
+        flash_form_errors(form)
     return redirect(url_for("people.view_person", user_id=person.id))
 
 
 @bp.route("/consents/<int:consent_id>/withdraw", methods=["POST"])
 @login_required
 def withdraw_consent(consent_id: int):
-    consent = db.session.get(Consent, consent_id)
-    if consent is None:
-        abort(404)
+    consent = get_or_404(Consent, consent_id)
     require(perm.can_manage_parents(current_user, consent.subject))
     services.withdraw_consent(consent, on=date.today(), by=current_user)
     db.session.commit()

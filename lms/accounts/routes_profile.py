@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -10,9 +10,9 @@ from sqlalchemy import select
 from lms.accounts import services, sessions
 from lms.accounts.forms import ProfileForm, TokenForm
 from lms.accounts.models import ApiToken, AuthSession
-from lms.core.errors import DomainError
-from lms.core.forms import attach_error
+from lms.core.forms import form_status, submit
 from lms.core.i18n import time_zone_choices
+from lms.core.loading import get_or_404
 from lms.core.permissions import require
 from lms.extensions import db
 
@@ -42,17 +42,13 @@ def view():
     require(current_user.is_authenticated)
     form = _profile_form(request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            services.update_user(current_user, {
-                "email": form.email.data, "phone": form.phone.data, "locale": form.locale.data,
-                "time_zone": form.time_zone.data or None}, by=current_user)
-        except DomainError as exc:
-            attach_error(form, exc, "email")
-        else:
-            db.session.commit()
+        ok, _changed = submit(lambda: services.update_user(current_user, {
+            "email": form.email.data, "phone": form.phone.data, "locale": form.locale.data,
+            "time_zone": form.time_zone.data or None}, by=current_user), form=form, field="email")
+        if ok:
             flash(_("Profile saved."), "success")
             return redirect(url_for("profile.view"))
-    status = 422 if request.method == "POST" else 200
+    status = form_status(form)
     return _render(form, TokenForm(formdata=None), status=status)
 
 
@@ -62,24 +58,19 @@ def create_token():
     require(current_user.is_authenticated)
     token_form = TokenForm()
     if token_form.validate_on_submit():
-        try:
-            _row, raw = services.create_api_token(current_user, token_form.name.data, by=current_user,
-                                                  days=token_form.days.data)
-        except DomainError as exc:
-            attach_error(token_form, exc, "name")
-        else:
-            db.session.commit()
+        ok, created = submit(lambda: services.create_api_token(current_user, token_form.name.data, by=current_user,
+                                                               days=token_form.days.data),
+                             form=token_form, field="name")
+        if ok:
             flash(_("Token created. Copy it now: it will not be shown again."), "success")
-            return _render(_profile_form(), TokenForm(formdata=None), new_token=raw)
+            return _render(_profile_form(), TokenForm(formdata=None), new_token=created[1])
     return _render(_profile_form(), token_form, status=422)
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
-    row = db.session.get(ApiToken, token_id)
-    if row is None:
-        abort(404)
+    row = get_or_404(ApiToken, token_id)
     require(row.user_id == current_user.id)
     services.revoke_api_token(row, by=current_user)
     db.session.commit()

@@ -330,10 +330,15 @@ def _check_role_data(role: str, grade: int | None, class_letter: str | None) -> 
         raise ValidationError(_("A student needs a grade (0–11)."), field="grade")
     if not 0 <= grade <= 11:
         raise ValidationError(_("Grade must be from 0 to 11."), field="grade")
+    return grade, check_class_letter(class_letter)
+
+
+def check_class_letter(class_letter: str | None) -> str | None:
+    """The class letter as stored (upper case), or None; up to 4 letters or digits."""
     letter = (class_letter or "").strip().upper() or None
     if letter and (len(letter) > 4 or not letter.isalnum()):
         raise ValidationError(_("Up to 4 letters or digits."), field="class_letter")
-    return grade, letter
+    return letter
 
 
 def add_membership(user: User, org: Organization, role: str, *, by: User | None,

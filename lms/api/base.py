@@ -1,115 +1,141 @@
-"""The API's marshmallow base: Russian validation messages, shared fields, pagination and error schemas.
+"""The API's marshmallow base: translated validation messages, shared fields, pagination and error schemas.
 
-Every API schema derives from ``Schema`` below. It rewrites marshmallow's built-in English messages
-(on fields and on the standard validators) into Russian when a schema is bound, so a schema author
-writes ``fields.Integer(required=True, validate=Range(min=0))`` and the client still reads Russian.
-A message a schema states explicitly is left alone.
+Every API schema derives from ``Schema`` below. It replaces marshmallow's built-in messages (on fields
+and on the standard validators) with ours when a schema is bound, so a schema author writes
+``fields.Integer(required=True, validate=Range(min=0))`` and the client reads the message in the token
+owner's language. A message a schema states explicitly is left alone. Domain rules (СНИЛС, names,
+time zones, codes …) are not repeated here: the validators call the services' own cleaners.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping
 
 import marshmallow as ma
 from flask import current_app
+from flask_babel import gettext
 from marshmallow import fields, validate
 
-from lms.core.i18n import valid_time_zone
-from lms.core.validators import format_snils, snils_checksum
+from lms.accounts import services
+from lms.core.errors import DomainError
+from lms.core.loading import MAX_ID  # ids in paths, bodies and filters are 32-bit keys
+from lms.core.validators import format_snils, normalize_snils
 
-#: Largest id accepted in paths, bodies and filters: bigger numbers cannot be a row and would overflow
-#: the database driver (a 500) instead of answering «not found».
-MAX_ID = 2**63 - 1
+# --- translated messages -------------------------------------------------------------------------
 
-# --- Russian messages ----------------------------------------------------------------------------
+
+class Msg(str):
+    """An English message translated when it is used. Marshmallow formats a message (``.format(...)``)
+    when it raises the error, inside the request, so that is where the translation happens."""
+
+    def format(self, *args, **kwargs) -> str:  # noqa: A003 - str's own method
+        return gettext(str(self)).format(*args, **kwargs)
+
 
 #: Field error messages by field class; looked up along the field's MRO, most specific first.
 FIELD_MESSAGES: dict[type, dict[str, str]] = {
     fields.Field: {
-        "required": "Обязательное поле.",
-        "null": "Поле не может быть null.",
-        "validator_failed": "Недопустимое значение.",
+        "required": Msg("This field is required."),
+        "null": Msg("The field cannot be null."),
+        "validator_failed": Msg("Invalid value."),
     },
     fields.String: {
-        "invalid": "Ожидается строка.",
-        "invalid_utf8": "Строка должна быть в кодировке UTF-8.",
+        "invalid": Msg("A string is expected."),
+        "invalid_utf8": Msg("The string must be UTF-8."),
     },
     fields.Number: {
-        "invalid": "Ожидается число.",
-        "too_large": "Слишком большое число.",
+        "invalid": Msg("A number is expected."),
+        "too_large": Msg("The number is too large."),
     },
-    fields.Integer: {"invalid": "Ожидается целое число."},
-    fields.Boolean: {"invalid": "Ожидается логическое значение: true или false."},
+    fields.Integer: {"invalid": Msg("A whole number is expected.")},
+    fields.Boolean: {"invalid": Msg("A boolean is expected: true or false.")},
     fields.Date: {
-        "invalid": "Ожидается дата в формате ГГГГ-ММ-ДД.",
-        "format": "«{input}» нельзя представить как дату.",
+        "invalid": Msg("A date in the format YYYY-MM-DD is expected."),
+        "format": Msg("«{input}» cannot be read as a date."),
     },
     fields.DateTime: {
-        "invalid": "Ожидаются дата и время в формате ISO 8601.",
-        "invalid_awareness": "Ожидаются дата и время с часовым поясом.",
-        "format": "«{input}» нельзя представить как дату и время.",
+        "invalid": Msg("A date and time in ISO 8601 format is expected."),
+        "invalid_awareness": Msg("A date and time with a time zone is expected."),
+        "format": Msg("«{input}» cannot be read as a date and time."),
     },
-    fields.Email: {"invalid": "Неверный адрес электронной почты."},
-    fields.Url: {"invalid": "Неверный адрес (URL)."},
-    fields.List: {"invalid": "Ожидается список."},
-    fields.Nested: {"type": "Ожидается объект."},
-    fields.Mapping: {"invalid": "Ожидается объект."},
-    fields.Enum: {"unknown": "Допустимые значения: {choices}."},
+    fields.Email: {"invalid": Msg("E-mail address is not valid.")},
+    fields.Url: {"invalid": Msg("The address (URL) is not valid.")},
+    fields.List: {"invalid": Msg("A list is expected.")},
+    fields.Nested: {"type": Msg("An object is expected.")},
+    fields.Mapping: {"invalid": Msg("An object is expected.")},
+    fields.Enum: {"unknown": Msg("Allowed values: {choices}.")},
 }
 
 SCHEMA_MESSAGES = {
-    "type": "Ожидается JSON-объект.",
-    "unknown": "Неизвестное поле.",
+    "type": Msg("A JSON object is expected."),
+    "unknown": Msg("Unknown field."),
+}
+
+_RANGE_MESSAGES = {  # (min inclusive, max inclusive) → (min, max, both)
+    (True, True): (Msg("Must be at least {min}."), Msg("Must be at most {max}."),
+                   Msg("Must be from {min} to {max}.")),
+    (True, False): (Msg("Must be at least {min}."), Msg("Must be less than {max}."),
+                    Msg("Must be at least {min} and less than {max}.")),
+    (False, True): (Msg("Must be greater than {min}."), Msg("Must be at most {max}."),
+                    Msg("Must be greater than {min} and at most {max}.")),
+    (False, False): (Msg("Must be greater than {min}."), Msg("Must be less than {max}."),
+                     Msg("Must be greater than {min} and less than {max}.")),
+}
+_VALIDATOR_MESSAGES = {
+    validate.OneOf: Msg("Allowed values: {choices}."),
+    validate.Regexp: Msg("Invalid format."),
+    validate.Email: Msg("E-mail address is not valid."),
+    validate.URL: Msg("The address (URL) is not valid."),
+    validate.Equal: Msg("Must be equal to {other}."),
 }
 
 
-def _english_defaults(field_cls: type) -> dict[str, str]:
+def _marshmallow_defaults(field_cls: type) -> dict[str, str]:
     messages: dict[str, str] = {}
     for cls in reversed(field_cls.__mro__):
         messages.update(getattr(cls, "default_error_messages", {}))
     return messages
 
 
-def _russian_for(field_cls: type) -> dict[str, str]:
+def _ours_for(field_cls: type) -> dict[str, str]:
     messages: dict[str, str] = {}
     for cls in reversed(field_cls.__mro__):
         messages.update(FIELD_MESSAGES.get(cls, {}))
     return messages
 
 
-def _russify_validator(v: validate.Validator) -> None:
-    """Give a standard validator Russian messages unless its author passed ``error=``."""
+def _translate_validator(v: validate.Validator) -> None:
+    """Give a standard validator our messages unless its author passed ``error=``."""
     if isinstance(v, validate.Length):
         if v.error is None:
-            v.message_min = "Не меньше {min} символов."
-            v.message_max = "Не больше {max} символов."
-            v.message_all = "От {min} до {max} символов."
-            v.message_equal = "Ровно {equal} символов."
+            v.message_min = Msg("At least {min} characters.")
+            v.message_max = Msg("At most {max} characters.")
+            v.message_all = Msg("From {min} to {max} characters.")
+            v.message_equal = Msg("Exactly {equal} characters.")
     elif isinstance(v, validate.Range):
         if v.error is None:
-            low = "не меньше {min}" if v.min_inclusive else "больше {min}"
-            high = "не больше {max}" if v.max_inclusive else "меньше {max}"
-            v.message_min = f"Должно быть {low}."
-            v.message_max = f"Должно быть {high}."
-            v.message_all = f"Должно быть {low} и {high}."
+            v.message_min, v.message_max, v.message_all = _RANGE_MESSAGES[(v.min_inclusive, v.max_inclusive)]
     else:
-        russian = {
-            validate.OneOf: "Допустимые значения: {choices}.",
-            validate.Regexp: "Неверный формат.",
-            validate.Email: "Неверный адрес электронной почты.",
-            validate.URL: "Неверный адрес (URL).",
-            validate.Equal: "Должно быть равно {other}.",
-        }
-        for cls, message in russian.items():
+        for cls, message in _VALIDATOR_MESSAGES.items():
             if isinstance(v, cls) and v.error == cls.default_message:
                 v.error = message
                 break
 
 
+def domain_rule(clean: Callable) -> Callable:
+    """A marshmallow validator from a service's cleaner: one rule, one message, for pages and API."""
+
+    def check(value) -> None:
+        try:
+            clean(value)
+        except DomainError as exc:
+            raise ma.ValidationError(exc.message) from None
+
+    return check
+
+
 class Schema(ma.Schema):
-    """Base of every API schema: Russian messages, unknown fields rejected."""
+    """Base of every API schema: translated messages, unknown fields rejected."""
 
     error_messages = SCHEMA_MESSAGES
 
@@ -120,20 +146,20 @@ class Schema(ma.Schema):
     def _refuse_nul(self, data, **_kwargs):
         # PostgreSQL cannot store U+0000 in text: refuse it here instead of failing at the database.
         if isinstance(data, Mapping):
-            bad = {key: ["Недопустимый символ U+0000."] for key, value in data.items()
+            bad = {key: [gettext("The character U+0000 is not allowed.")] for key, value in data.items()
                    if isinstance(value, str) and "\x00" in value}
             if bad:
                 raise ma.ValidationError(bad)
         return data
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
-        english = _english_defaults(type(field_obj))
-        for key, message in _russian_for(type(field_obj)).items():
-            if field_obj.error_messages.get(key) == english.get(key):
+        defaults = _marshmallow_defaults(type(field_obj))
+        for key, message in _ours_for(type(field_obj)).items():
+            if field_obj.error_messages.get(key) == defaults.get(key):
                 field_obj.error_messages[key] = message
         for v in field_obj.validators:
             if isinstance(v, validate.Validator):
-                _russify_validator(v)
+                _translate_validator(v)
         for inner in (getattr(field_obj, "inner", None), getattr(field_obj, "value_field", None)):
             if isinstance(inner, fields.Field):
                 self.on_bind_field(field_name, inner)
@@ -143,28 +169,21 @@ class Schema(ma.Schema):
 
 def not_blank(value: str) -> None:
     if not value or not value.strip():
-        raise ma.ValidationError("Поле не может быть пустым.")
+        raise ma.ValidationError(gettext("The field cannot be empty."))
 
 
-def time_zone(value: str | None) -> None:
-    if value and not valid_time_zone(value):
-        raise ma.ValidationError("Неизвестный часовой пояс. Пример: Europe/Moscow.")
-
-
-def person_name(value: str) -> None:
-    if any(c in value for c in "<>\"{}") or any(ord(c) < 32 for c in value):
-        raise ma.ValidationError("Недопустимые символы в имени.")
+# The people and organization rules live in the services; these run them on one API field.
+time_zone = domain_rule(lambda v: services.clean_person_data({"time_zone": v}, partial=True))
+person_name = domain_rule(lambda v: services.clean_person_data({"patronymic": v}, partial=True))
+birth_date = domain_rule(lambda v: services.clean_person_data({"birth_date": v}, partial=True))
+phone = domain_rule(lambda v: services.clean_person_data({"phone": v}, partial=True))
 
 
 def class_letter(value: str | None) -> None:
-    letter = (value or "").strip()
-    if letter and (len(letter) > 4 or not letter.isalnum()):
-        raise ma.ValidationError("Буква класса: до 4 букв или цифр.")
-
-
-def birth_date(value: date | None) -> None:
-    if value is not None and not date(1900, 1, 1) <= value <= date.today():
-        raise ma.ValidationError("Дата рождения вне допустимого диапазона (с 1900 года по сегодня).")
+    try:
+        services.check_class_letter(value)
+    except DomainError as exc:
+        raise ma.ValidationError(exc.message) from None
 
 
 class Integer(fields.Integer):
@@ -193,14 +212,10 @@ class Snils(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not text.strip():
-            return None
-        digits = re.sub(r"\D", "", text)
-        if len(digits) != 11:
-            raise ma.ValidationError("СНИЛС должен содержать 11 цифр (формат 000-000-000 00).")
-        if int(digits[:9]) > 1001998 and snils_checksum(digits[:9]) != int(digits[9:]):
-            raise ma.ValidationError("Контрольное число СНИЛС не совпадает: проверьте цифры.")
-        return digits
+        try:
+            return normalize_snils(text)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from None
 
 
 # --- pagination ----------------------------------------------------------------------------------
@@ -221,7 +236,7 @@ class PageArgs(Schema):
     def _per_page_max(self, value: int, **_kwargs) -> None:
         limit = current_app.config["API_PAGE_SIZE_MAX"]
         if value > limit:
-            raise ma.ValidationError(f"Должно быть не больше {limit}.")
+            raise ma.ValidationError(gettext("Must be at most %(n)d.", n=limit))
 
 
 class PageMeta(Schema):

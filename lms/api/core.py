@@ -9,54 +9,40 @@ from __future__ import annotations
 
 import http
 
-from flask import abort, current_app, g, request
+from flask import current_app, g, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from sqlalchemy import update
 from werkzeug.exceptions import HTTPException
 
 from lms.accounts import services
 from lms.accounts.models import ApiToken
-from lms.api.base import MAX_ID
-from lms.core.errors import DomainError
+from lms.api.base import Msg
+from lms.core.errors import DomainError, error_body
+from lms.core.loading import get_or_404  # noqa: F401 - re-exported to the API modules
+from lms.core.permissions import require  # noqa: F401 - re-exported to the API modules
 from lms.extensions import db
 
-TITLES = {
-    400: "Неверный запрос",
-    401: "Нужна аутентификация",
-    403: "Доступ запрещён",
-    404: "Не найдено",
-    405: "Метод не поддерживается",
-    409: "Конфликт",
-    413: "Слишком большой запрос",
-    415: "Неподдерживаемый тип данных",
-    422: "Неверные данные",
-    429: "Слишком много запросов",
-    500: "Внутренняя ошибка сервера",
-}
+#: What an API error says when the code raising it gave no message of its own (titles: lms.core.errors).
 MESSAGES = {
-    400: "Запрос не удалось разобрать.",
-    401: "Нужен заголовок Authorization: Bearer <токен>.",
-    403: "Недостаточно прав для этого действия.",
-    404: "Объект не найден.",
-    405: "Этот метод не поддерживается по этому адресу.",
-    413: "Запрос больше допустимого размера.",
-    415: "Отправляйте данные в формате JSON (Content-Type: application/json).",
-    429: "Слишком много запросов. Подождите и повторите.",
-    500: "Ошибка на сервере. Она записана в журнал; повторите позже.",
+    400: _l("The request could not be read."),
+    401: _l("Send the header Authorization: Bearer <token>."),
+    403: _l("You do not have permission for this action."),
+    404: _l("Not found."),
+    405: _l("This method is not allowed at this address."),
+    413: _l("The request is larger than allowed."),
+    415: _l("Send JSON (Content-Type: application/json)."),
+    429: _l("Too many requests. Please wait and try again."),
+    500: _l("Something went wrong on the server. The error has been logged; please try again later."),
 }
-REFUSED_CREDENTIALS = "Токен недействителен, истёк или отозван, либо учётная запись отключена."
+REFUSED_CREDENTIALS = _l("The token is invalid, expired or revoked, or the account is deactivated.")
 
 
 def api_error(code: int, message: str | None = None, *, field: str | None = None,
               fields: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None):
-    body = {"error": {
-        "code": code,
-        "title": TITLES.get(code) or http.HTTPStatus(code).phrase,
-        "message": message or MESSAGES.get(code) or http.HTTPStatus(code).phrase,
-        "field": field,
-        "fields": fields or {},
-    }}
-    return body, code, headers or {}
+    text = str(message or MESSAGES.get(code) or http.HTTPStatus(code).phrase)
+    return error_body(code, text, field=field, fields=fields), code, headers or {}
 
 
 # --- authentication ------------------------------------------------------------------------------
@@ -113,7 +99,9 @@ def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
         if isinstance(value, dict):
             out.update(_flatten(value, name))
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            out[name] = value
+            # Messages marshmallow stores without formatting them (unknown field, not an object)
+            # are still untranslated here.
+            out[name] = [_(v) if isinstance(v, Msg) else v for v in value]
         else:
             out[name] = [str(value)]
     return out
@@ -125,11 +113,11 @@ def _validation_error(messages: dict):
         if isinstance(errors, dict):
             flat.update(_flatten(errors))
         else:  # e.g. {"json": ["Invalid JSON body."]}
-            return api_error(400, "Тело запроса — не JSON-документ." if location == "json" else None)
+            return api_error(400, _("The request body is not a JSON document.") if location == "json" else None)
     first = next((name for name in flat if name != "_schema"), None)
     text = "; ".join(f"{name} — {msgs[0].rstrip('.')}" if name != "_schema" else msgs[0].rstrip(".")
                      for name, msgs in flat.items())
-    return api_error(422, f"Проверьте данные: {text}.", field=first, fields=flat)
+    return api_error(422, _("Check the data: %(text)s.", text=text), field=first, fields=flat)
 
 
 def _http_error(exc: HTTPException):
@@ -175,19 +163,6 @@ def document_errors(bp: Blueprint, *codes: int):
 
 def api_user():
     return g.api_user
-
-
-def require(allowed: bool) -> None:
-    """The view's one permission check."""
-    if not allowed:
-        abort(403)
-
-
-def get_or_404(model, object_id: int):
-    obj = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
-    if obj is None:
-        abort(404)
-    return obj
 
 
 def paginate(stmt, args: dict) -> dict:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from flask import abort
 from flask.views import MethodView
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts import permissions as perm
 from lms.accounts import services
 from lms.accounts.models import User
 from lms.accounts.permissions import can_list_people
+from lms.accounts.queries import PeopleFilter, people_query
 from lms.api import schemas as s
 from lms.api.core import api_user, document_errors, get_or_404, make_blueprint, paginate, require
 from lms.core.errors import ValidationError
 from lms.extensions import db
 from lms.orgs.models import Membership, Organization
-from lms.orgs.permissions import can_grant_role, listable_org_ids, scope_of
+from lms.orgs.permissions import can_grant_role, scope_of
 
 me_bp = make_blueprint("me", __name__, "/me", "Владелец токена.")
 people_bp = make_blueprint("people", __name__, "/people", "Люди организаций: ученики, учителя, сотрудники.")
@@ -37,29 +36,10 @@ class Me(MethodView):
 
 
 def _people_query(args: dict):
-    """The rule of the page /people: people with a role in an organization the user manages or teaches
-    in; an administrator without filters sees everyone (also people without any role)."""
-    user = api_user()
-    orgs = listable_org_ids(user)
-    org_id = args.get("organization")
-    if org_id is not None and org_id not in orgs:
-        abort(403)
-    members = select(Membership.user_id).where(Membership.organization_id.in_([org_id] if org_id else orgs))
-    if "role" in args:
-        members = members.where(Membership.role == args["role"])
-    if "grade" in args:
-        members = members.where(Membership.grade == args["grade"])
-    stmt = select(User).options(MEMBERSHIP_LOAD)
-    if not (scope_of(user).is_admin and org_id is None and "role" not in args and "grade" not in args):
-        stmt = stmt.where(User.id.in_(members))
-    if "active" in args:
-        stmt = stmt.where(User.is_active.is_(args["active"]))
-    q = (args.get("q") or "").strip()
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(User.surname).like(like), func.lower(User.name).like(like),
-                              User.username.like(like), User.email.like(like)))
-    return stmt.order_by(User.surname, User.name, User.id)
+    """The rule of the page /people (lms.accounts.queries.people_query), with the API's filters."""
+    flt = PeopleFilter(org_id=args.get("organization"), role=args.get("role"), grade=args.get("grade"),
+                       q=(args.get("q") or "").strip(), active=args.get("active"))
+    return people_query(scope_of(api_user()), flt).options(MEMBERSHIP_LOAD)
 
 
 @people_bp.route("")

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g
+from flask_babel import gettext
 from marshmallow import fields, validate
 
+from lms.accounts import services
 from lms.accounts.models import Sex
 from lms.accounts.permissions import can_view_personal_data
 from lms.api import base
 from lms.api.base import Id, Integer, PageArgs, Schema, Snils, page_of
-from lms.core.validators import PHONE, USERNAME
+from lms.orgs import services as org_services
 from lms.orgs.models import OrganizationKind, Role
 from lms.orgs.permissions import scope_of
-from lms.orgs.services import CODE, INN
 
 ROLES = [r.value for r in Role]
 KINDS = [k.value for k in OrganizationKind]
 PERSONAL_FIELDS = ("birth_date", "sex", "phone", "snils")
-
-
-def _lower_matches(pattern, message: str):
-    def check(value: str) -> None:
-        if not pattern.match((value or "").strip().lower()):
-            raise ma.ValidationError(message)
-
-    return check
 
 
 # --- municipalities and organizations ------------------------------------------------------------
@@ -67,19 +60,9 @@ class OrganizationArgs(PageArgs):
                                                      "без параметра — все."})
 
 
-def _org_code(value: str) -> None:
-    if not CODE.match((value or "").strip().lower()):
-        raise ma.ValidationError("Код: 2–40 латинских букв, цифр, «-» или «_», например school3.")
-
-
-def _inn(value: str | None) -> None:
-    if value and value.strip() and not INN.match(value.strip()):
-        raise ma.ValidationError("ИНН — 10 или 12 цифр.")
-
-
-def _phone(value: str) -> None:
-    if value and value.strip() and not PHONE.match(value.strip()):
-        raise ma.ValidationError("Неверный номер телефона.")
+# The organization rules of lms.orgs.services, one field at a time.
+_org_code = base.domain_rule(lambda v: org_services.clean_org_data({"code": v}, partial=True))
+_inn = base.domain_rule(lambda v: org_services.clean_org_data({"inn": v}, partial=True))
 
 
 class OrganizationCreateSchema(Schema):
@@ -143,10 +126,12 @@ class _ClassData(Schema):
                     metadata={"description": "Для ученика обязателен: 0–11."})
     class_letter = fields.String(allow_none=True, validate=base.class_letter)
 
-    @ma.validates_schema(skip_on_field_errors=False)  # report it with the other errors, not after them
-    def _student_needs_grade(self, data, **_kwargs):
-        if data.get("role") == Role.STUDENT and data.get("grade") is None:
-            raise ma.ValidationError("Для ученика укажите класс (0–11).", field_name="grade")
+    @ma.validates_schema(skip_on_field_errors=False, pass_original=True)  # reported with the other errors
+    def _student_needs_grade(self, data, original, **_kwargs):
+        # Only when no grade was sent: a grade that failed its own check already has its message.
+        sent = isinstance(original, dict) and original.get("grade") is not None
+        if data.get("role") == Role.STUDENT and data.get("grade") is None and not sent:
+            raise ma.ValidationError(gettext("A student needs a grade (0–11)."), field_name="grade")
 
 
 class MembershipCreateSchema(_ClassData):
@@ -237,11 +222,11 @@ class PeopleArgs(PageArgs):
 
 
 class _PersonData(Schema):
-    surname = fields.String(validate=[base.not_blank, validate.Length(max=100), base.person_name])
-    name = fields.String(validate=[base.not_blank, validate.Length(max=100), base.person_name])
-    patronymic = fields.String(validate=[validate.Length(max=100), base.person_name])
+    surname = fields.String(validate=[base.not_blank, base.person_name])
+    name = fields.String(validate=[base.not_blank, base.person_name])
+    patronymic = fields.String(validate=base.person_name)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
-    phone = fields.String(validate=[validate.Length(max=32), _phone])
+    phone = fields.String(validate=[validate.Length(max=32), base.phone])
     birth_date = fields.Date(allow_none=True, validate=base.birth_date)
     sex = fields.String(allow_none=True, validate=validate.OneOf([s.value for s in Sex]))
     snils = Snils(allow_none=True, metadata={"description": "11 цифр, можно в формате 000-000-000 00."})
@@ -258,12 +243,12 @@ class _PersonData(Schema):
 
 
 class PersonCreateSchema(_PersonData, _ClassData):
-    username = fields.String(required=True, validate=[validate.Length(max=100), _lower_matches(
-        USERNAME, "Логин: 2–100 символов — латинские буквы, цифры и . _ - @, первый символ — буква или цифра.")])
+    username = fields.String(required=True, validate=[validate.Length(max=100),
+                                                      base.domain_rule(services.normalize_username)])
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=256),
                              metadata={"description": "Без пароля будет сгенерирован начальный."})
-    surname = fields.String(required=True, validate=[base.not_blank, validate.Length(max=100), base.person_name])
-    name = fields.String(required=True, validate=[base.not_blank, validate.Length(max=100), base.person_name])
+    surname = fields.String(required=True, validate=[base.not_blank, base.person_name])
+    name = fields.String(required=True, validate=[base.not_blank, base.person_name])
     organization = Id(required=True, metadata={"description": "Id организации первой роли."})
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
 

@@ -7,6 +7,7 @@ from collections import deque
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -36,10 +37,6 @@ class ValidationError(DomainError):
         return cls(message, field=field, errors=dict(errors))
 
 
-class NotFound(DomainError):
-    status = 404
-
-
 class Conflict(DomainError):
     status = 409
 
@@ -55,18 +52,24 @@ def wants_json() -> bool:
 
 
 _TITLES = {
-    400: lambda: _("Bad request"),
-    401: lambda: _("Authentication required"),
-    403: lambda: _("Access denied"),
-    404: lambda: _("Page not found"),
-    405: lambda: _("Method not allowed"),
-    409: lambda: _("Conflict"),
-    413: lambda: _("File too large"),
-    422: lambda: _("Invalid data"),
-    429: lambda: _("Too many requests"),
-    500: lambda: _("Internal server error"),
-    503: lambda: _("Service unavailable"),
+    400: _l("Bad request"),
+    401: _l("Authentication required"),
+    403: _l("Access denied"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("File too large"),
+    415: _l("Unsupported media type"),
+    422: _l("Invalid data"),
+    429: _l("Too many requests"),
+    500: _l("Internal server error"),
+    503: _l("Service unavailable"),
 }
+
+
+def error_title(code: int) -> str:
+    """The title of an error answer (pages and API alike)."""
+    return str(_TITLES.get(code, _TITLES[500]))
 
 
 def _describe(code: int) -> str:
@@ -80,16 +83,17 @@ def _describe(code: int) -> str:
     }.get(code, "")
 
 
+def error_body(code: int, message: str, *, field: str | None = None, fields=None) -> dict:
+    """The JSON of every error answer, from the pages' handlers and from /api/v1 alike."""
+    return {"error": {"code": code, "title": error_title(code), "message": message, "field": field,
+                      "fields": fields or {}}}
+
+
 def error_response(code: int, message: str | None = None, *, field: str | None = None, fields=None):
-    title = _TITLES.get(code, _TITLES[500])()
+    title = error_title(code)
     message = message or _describe(code) or title
     if wants_json():
-        body = {"error": {"code": code, "title": title, "message": message}}
-        if field:
-            body["error"]["field"] = field
-        if fields:
-            body["error"]["fields"] = fields
-        return jsonify(body), code
+        return jsonify(error_body(code, message, field=field, fields=fields)), code
     # Server-side failures render a page that needs no database (it may be what failed).
     template = "errors/plain.html" if code >= 500 else "errors/error.html"
     return render_template(template, code=code, title=title, message=message), code

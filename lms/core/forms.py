@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import flash
+
 from lms.core.errors import DomainError
 
 
@@ -16,3 +18,36 @@ def attach_error(form, exc: DomainError, default: str, aliases: dict[str, str] |
         if not isinstance(target.errors, list):
             target.errors = list(target.errors)
         target.errors.append(message)
+
+
+def submit(action, *, form=None, field: str = "", aliases: dict[str, str] | None = None):
+    """Run a view's service call the one way every view does: commit when it succeeds; when the
+    service refuses, roll back and show why — under the field it names on ``form`` (``field`` when the
+    form has no such input), or as a flash message when no form is shown again.
+
+    Returns ``(True, result)`` or ``(False, None)``."""
+    from lms.extensions import db
+
+    try:
+        result = action()
+    except DomainError as exc:
+        db.session.rollback()
+        if form is None:
+            flash(exc.message, "error")
+        else:
+            attach_error(form, exc, field, aliases)
+        return False, None
+    db.session.commit()
+    return True, result
+
+
+def form_status(form) -> int:
+    """422 when a submitted form is shown again with its errors, 200 on first display."""
+    return 422 if form.is_submitted() else 200
+
+
+def flash_form_errors(form) -> None:
+    """For small forms posted from another page: their errors, as messages on the page returned to."""
+    for f in form:
+        for error in f.errors:
+            flash(f"{f.label.text}: {error}", "error")

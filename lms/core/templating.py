@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from lms.core.i18n import fmt_date, fmt_datetime
 from lms.core.validators import format_snils
-from lms.labels import template_labels, time_zone_label
+from lms.labels import action_label, template_labels, time_zone_label
 
 #: Settings of the version for visually impaired users (ГОСТ Р 52872-2019): type size, colours, images.
 A11Y_DEFAULTS = {"on": False, "size": "large", "scheme": "bw", "images": "off", "spacing": "normal"}
@@ -79,6 +79,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["d"] = fmt_date
     app.jinja_env.filters["snils"] = format_snils
     app.jinja_env.filters["tz"] = time_zone_label
+    app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

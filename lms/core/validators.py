@@ -7,7 +7,6 @@ import re
 from flask_babel import lazy_gettext as _l
 
 SNILS_DIGITS = re.compile(r"\D")
-CYRILLIC_NAME = re.compile(r"^[А-ЯЁа-яё][А-ЯЁа-яё\- ']*$")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@\-]{1,99}$")
 PHONE = re.compile(r"^\+?[0-9 ()\-]{5,32}$")
 

@@ -25,7 +25,7 @@ from lms.accounts.models import Consent, ImportJob, ParentLink, User
 from lms.core.audit import ROUTINE_ACTIONS, AuditEvent, AuditEventOrg
 from lms.core.templating import a11y_settings
 from lms.extensions import db
-from lms.orgs.models import Membership, Municipality, Organization, Role
+from lms.orgs.models import TEACHING_ROLES, Membership, Municipality, Organization, Role
 from lms.orgs.permissions import Scope
 
 
@@ -136,7 +136,7 @@ def _managed_counts(scope: Scope, limit: int = 50) -> list[tuple[OrgRow, dict[st
 
 def _classes(scope: Scope) -> list[tuple[OrgRow, int | None, str | None, int]]:
     org_ids = {org_id for org_id, roles in scope.roles_by_org.items()
-               if roles & {Role.TEACHER, Role.METHODOLOGIST}}
+               if roles & TEACHING_ROLES}
     if not org_ids:
         return []
     rows = db.session.execute(

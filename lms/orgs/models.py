@@ -38,10 +38,8 @@ class Role(enum.StrEnum):
     COORDINATOR = "coordinator"
 
 
-#: Roles that can manage people and settings of an organization.
-MANAGER_ROLES = frozenset({Role.ORG_ADMIN, Role.COORDINATOR})
-#: Teaching and management staff (as reports count them).
-STAFF_ROLES = frozenset({Role.TEACHER, Role.METHODOLOGIST, Role.ORG_ADMIN, Role.COORDINATOR})
+#: Roles that teach: they see the people of their organization (names, classes), not personal data.
+TEACHING_ROLES = frozenset({Role.TEACHER, Role.METHODOLOGIST})
 
 
 class Municipality(TimestampMixin, db.Model):

@@ -13,7 +13,7 @@ from flask import g, has_request_context
 from sqlalchemy import Integer, String, bindparam, exists, literal, select, union_all
 
 from lms.extensions import db
-from lms.orgs.models import Membership, Municipality, Organization, Role
+from lms.orgs.models import TEACHING_ROLES, Membership, Municipality, Organization, Role
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _compute_scope(user) -> Scope:
             managed.add(org_id)
         else:
             is_parent = True
-    staff = {org_id for org_id, rs in roles.items() if rs & {Role.TEACHER, Role.METHODOLOGIST}}
+    staff = {org_id for org_id, rs in roles.items() if rs & TEACHING_ROLES}
     return Scope(
         user_id=user.id,
         is_admin=bool(user.is_admin),
@@ -203,8 +203,8 @@ def can_edit_org(user, org: Organization, changes: dict) -> bool:
     return can_manage_org(user, org) and (not municipal or can_create_org(user, org.municipality))
 
 
-def _active_orgs(user, *, teaching_too: bool):
-    s = scope_of(user)
+def _active_orgs(who, *, teaching_too: bool):
+    s = who if isinstance(who, Scope) else scope_of(who)
     stmt = select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.short_name)
     if not s.is_admin:
         stmt = stmt.where(Organization.id.in_(s.managed_org_ids | (s.staff_org_ids if teaching_too else set())))
@@ -222,5 +222,7 @@ def listable_organizations(user) -> list[Organization]:
     return list(db.session.scalars(_active_orgs(user, teaching_too=True)))
 
 
-def listable_org_ids(user) -> list[int]:
-    return [o.id for o in listable_organizations(user)]
+def listable_org_ids(who) -> list[int]:
+    """Ids of :func:`listable_organizations`; ``who`` is a user or a Scope (the command line exports as
+    an administrator's scope without a user)."""
+    return list(db.session.scalars(_active_orgs(who, teaching_too=True).with_only_columns(Organization.id)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -16,9 +16,9 @@ from sqlalchemy.orm import contains_eager
 
 from lms.accounts.models import User
 from lms.accounts.permissions import can_view_person
-from lms.core.errors import DomainError
-from lms.core.forms import attach_error
+from lms.core.forms import form_status, submit
 from lms.core.i18n import time_zone_choices
+from lms.core.loading import get_or_404, get_or_none
 from lms.core.permissions import require
 from lms.extensions import db
 from lms.labels import ORG_KIND_LABELS, ROLE_LABELS
@@ -54,17 +54,6 @@ from lms.orgs.permissions import (
 bp = Blueprint("orgs", __name__)
 
 ORGS_PER_PAGE = 100
-
-
-def _get_or_404(model, object_id: int):
-    obj = db.session.get(model, object_id)
-    if obj is None:
-        abort(404)
-    return obj
-
-
-def _status(form) -> int:
-    return 422 if form.is_submitted() else 200
 
 
 # --- list ----------------------------------------------------------------------------------------
@@ -195,7 +184,7 @@ def _render_org(org: Organization, status_form: OrgStatusForm | None = None, cod
 @bp.route("/orgs/<int:org_id>")
 @login_required
 def view_org(org_id: int):
-    org = _get_or_404(Organization, org_id)
+    org = get_or_404(Organization, org_id)
     require(can_view_org(current_user, org))
     return _render_org(org)
 
@@ -215,7 +204,7 @@ def _creatable_municipalities() -> list[Municipality]:
 def create_org():
     municipality = None
     if request.method == "POST":
-        municipality = db.session.get(Municipality, request.form.get("municipality", type=int) or 0)
+        municipality = get_or_none(Municipality, request.form.get("municipality", type=int))
     # The submitted municipality is checked here, before the form: one outside the user's reach is
     # a forbidden request, not a typing mistake. A missing one is left to the form to report.
     require(can_create_org(current_user, municipality) if municipality else can_create_org(current_user))
@@ -225,22 +214,18 @@ def create_org():
     if request.method == "GET" and request.args.get("municipality", type=int):
         form.municipality.data = request.args.get("municipality", type=int)
     if form.validate_on_submit():
-        try:
-            org = services.create_organization(municipality, by=current_user, **form.org_data())
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc, "name")
-        else:
-            db.session.commit()
+        ok, org = submit(lambda: services.create_organization(municipality, by=current_user, **form.org_data()),
+                         form=form, field="name")
+        if ok:
             flash(_("Organization «%(name)s» created.", name=org.short_name), "success")
             return redirect(url_for("orgs.view_org", org_id=org.id))
-    return render_template("orgs/edit.html", form=form, org=None), _status(form)
+    return render_template("orgs/edit.html", form=form, org=None), form_status(form)
 
 
 @bp.route("/orgs/<int:org_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_org(org_id: int):
-    org = _get_or_404(Organization, org_id)
+    org = get_or_404(Organization, org_id)
     require(can_manage_org(current_user, org))
     form = EditOrganizationForm(obj=org if request.method == "GET" else None)
     form.time_zone.choices = time_zone_choices()
@@ -251,19 +236,15 @@ def edit_org(org_id: int):
         del form.code
         del form.is_active
     if form.validate_on_submit():
-        try:
-            changed = services.update_organization(org, by=current_user, **form.org_data())
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc, "name")
-        else:
-            db.session.commit()
+        ok, changed = submit(lambda: services.update_organization(org, by=current_user, **form.org_data()),
+                             form=form, field="name")
+        if ok:
             flash(_("Saved.") if changed else _("Nothing changed."), "success")
             forget_scope(current_user)
             if not org.is_active and not can_view_org(current_user, org):
                 return redirect(url_for("orgs.list_orgs"))
             return redirect(url_for("orgs.view_org", org_id=org.id))
-    return render_template("orgs/edit.html", form=form, org=org), _status(form)
+    return render_template("orgs/edit.html", form=form, org=org), form_status(form)
 
 
 # --- statuses ------------------------------------------------------------------------------------
@@ -271,18 +252,14 @@ def edit_org(org_id: int):
 @bp.route("/orgs/<int:org_id>/statuses", methods=["POST"])
 @login_required
 def set_status(org_id: int):
-    org = _get_or_404(Organization, org_id)
+    org = get_or_404(Organization, org_id)
     require(can_set_org_status(current_user, org))
     form = _status_form(request.form)
     if form.validate():
-        year = _get_or_404(AcademicYear, form.academic_year.data)
-        try:
-            services.set_org_status(org, year, form.status.data, by=current_user, note=form.note.data or "")
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc, "status")
-        else:
-            db.session.commit()
+        year = get_or_404(AcademicYear, form.academic_year.data)
+        ok, _row = submit(lambda: services.set_org_status(org, year, form.status.data, by=current_user,
+                                                          note=form.note.data or ""), form=form, field="status")
+        if ok:
             flash(_("Status saved."), "success")
             return redirect(url_for("orgs.view_org", org_id=org.id))
     return _render_org(org, form, 422)
@@ -291,7 +268,7 @@ def set_status(org_id: int):
 @bp.route("/org-statuses/<int:status_id>/delete", methods=["POST"])
 @login_required
 def delete_status(status_id: int):
-    row = _get_or_404(OrganizationStatus, status_id)
+    row = get_or_404(OrganizationStatus, status_id)
     org_id = row.organization_id
     require(can_set_org_status(current_user, row.organization))
     services.remove_org_status(row, by=current_user)
@@ -330,14 +307,10 @@ def create_municipality():
     require(can_manage_municipalities(current_user))
     form = _municipality_form()
     if form.validate_on_submit():
-        try:
-            m = services.create_municipality(name=form.name.data, region=form.region.data or "",
-                                             time_zone=form.time_zone.data, by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc, "name")
-        else:
-            db.session.commit()
+        ok, m = submit(lambda: services.create_municipality(
+            name=form.name.data, region=form.region.data or "", time_zone=form.time_zone.data, by=current_user),
+            form=form, field="name")
+        if ok:
             flash(_("Municipality «%(name)s» created.", name=m.name), "success")
             return redirect(url_for("orgs.municipalities"))
     return _render_municipalities(form, 422)
@@ -346,21 +319,17 @@ def create_municipality():
 @bp.route("/municipalities/<int:municipality_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_municipality(municipality_id: int):
-    m = _get_or_404(Municipality, municipality_id)
+    m = get_or_404(Municipality, municipality_id)
     require(can_manage_municipalities(current_user))
     form = _municipality_form(obj=m if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
-            services.update_municipality(m, by=current_user, name=form.name.data,
-                                         region=form.region.data or "", time_zone=form.time_zone.data)
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc, "name")
-        else:
-            db.session.commit()
+        ok, _result = submit(lambda: services.update_municipality(
+            m, by=current_user, name=form.name.data, region=form.region.data or "", time_zone=form.time_zone.data),
+            form=form, field="name")
+        if ok:
             flash(_("Saved."), "success")
             return redirect(url_for("orgs.municipalities"))
-    return render_template("orgs/municipality_edit.html", form=form, municipality=m), _status(form)
+    return render_template("orgs/municipality_edit.html", form=form, municipality=m), form_status(form)
 
 
 # --- academic years ------------------------------------------------------------------------------
@@ -386,14 +355,10 @@ def create_academic_year():
     require(can_manage_academic_years(current_user))
     form = AcademicYearForm()
     if form.validate_on_submit():
-        try:
-            year = services.create_academic_year(form.start_year.data, by=current_user,
-                                                 make_current=form.make_current.data)
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc, "start_year")
-        else:
-            db.session.commit()
+        ok, year = submit(lambda: services.create_academic_year(form.start_year.data, by=current_user,
+                                                                make_current=form.make_current.data),
+                          form=form, field="start_year")
+        if ok:
             flash(_("Academic year %(name)s created.", name=year.name), "success")
             return redirect(url_for("orgs.academic_years"))
     return _render_years(form, 422)
@@ -402,7 +367,7 @@ def create_academic_year():
 @bp.route("/years/<int:year_id>/current", methods=["POST"])
 @login_required
 def make_year_current(year_id: int):
-    year = _get_or_404(AcademicYear, year_id)
+    year = get_or_404(AcademicYear, year_id)
     require(can_manage_academic_years(current_user))
     services.set_current_year(year, by=current_user)
     db.session.commit()

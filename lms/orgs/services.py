@@ -69,9 +69,6 @@ def update_municipality(m: Municipality, *, by, **data) -> None:
 
 # --- organizations -------------------------------------------------------------------------------
 
-ORG_FIELDS = ("kind", "name", "short_name", "code", "time_zone", "address", "inn", "is_active")
-
-
 def clean_org_data(data: dict, *, partial: bool = False) -> dict:
     out: dict = {}
     if "kind" in data or not partial:

@@ -219,11 +219,11 @@ def test_russian_messages_for_field_types(client, world, auth):
     cases = {
         "grade": ("пять", "Ожидается целое число."),
         "birth_date": ("вчера", "Ожидается дата в формате ГГГГ-ММ-ДД."),
-        "email": ("a@", "Неверный адрес электронной почты."),
+        "email": ("a@", "Неверный адрес e-mail."),  # the same message as the pages
         "role": ("boss", "Допустимые значения: student, teacher, methodologist, org_admin, coordinator."),
         "name": ("", "Поле не может быть пустым."),
         "surname": (None, "Поле не может быть null."),
-        "patronymic": ("Ж" * 101, "Не больше 100 символов."),
+        "patronymic": ("Ж" * 101, "Не более 100 символов."),  # the rule and message of the pages
         "is_admin": (True, "Неизвестное поле."),
     }
     body = new_student(world, **{field: value for field, (value, _) in cases.items()})
@@ -234,3 +234,18 @@ def test_russian_messages_for_field_types(client, world, auth):
     assert assert_error(flag, 422, "is_active")["fields"]["is_active"] == [
         "Ожидается логическое значение: true или false."]
     assert CYRILLIC.search(error["title"])
+
+
+def test_messages_follow_the_token_owners_language(client, world, auth):
+    """Validation, domain and service messages come in the token owner's language, not always Russian."""
+    world.admin_a.locale = "en"
+    db.session.commit()
+    h = auth(world.admin_a)
+    body = new_student(world, grade="five", snils="112-233-445 96", is_admin=True)
+    error = client.post("/api/v1/people", json=body, headers=h).get_json()["error"]
+    assert error["fields"]["grade"] == ["A whole number is expected."]
+    assert error["fields"]["is_admin"] == ["Unknown field."]
+    assert error["fields"]["snils"] == ["SNILS checksum does not match: check the digits."]
+    assert error["title"] == "Invalid data" and error["message"].startswith("Check the data:")
+    duplicate = client.post("/api/v1/people", json=new_student(world, username="student_a"), headers=h)
+    assert "already taken" in duplicate.get_json()["error"]["message"]
