@@ -85,6 +85,9 @@ def load_config() -> dict:
         "SESSION_IDLE_SECONDS": idle_minutes * 60,
         "SESSION_ABSOLUTE_SECONDS": absolute_hours * 3600,
         "PERMANENT_SESSION_LIFETIME": absolute_hours * 3600,
+        # The cookie is set at login to live as long as the absolute timeout allows; the idle timeout is
+        # enforced on the server-side row. Re-signing an unchanged cookie on every response buys nothing.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_NAME": "lms_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -128,16 +131,14 @@ def engine_options(url: str) -> dict:
 
     SQLAlchemy's default pool keeps 5 connections; with more requests at once the extra connections
     are opened and closed on every request (a new PostgreSQL backend each time, or SQLite's PRAGMAs).
-    PostgreSQL connections are checked before use (the server may have restarted); a SQLite file
-    cannot go away under us, so that ping would only cost time.
+    PostgreSQL connections that sat idle are checked before use (``lms.core.db.ping_idle_connections``:
+    the server may have restarted); a SQLite file cannot go away under us.
     """
     options = {
         "pool_size": _env_int("LMS_DB_POOL_SIZE", 16),
         "max_overflow": _env_int("LMS_DB_MAX_OVERFLOW", 48),
         "pool_recycle": 3600,
     }
-    if not url.startswith("sqlite"):
-        options["pool_pre_ping"] = True
-    elif ":memory:" in url or url.rstrip("/") == "sqlite:":
+    if url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
         return {}
     return options

@@ -12,8 +12,7 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, delete, select, update
 
 from lms.accounts import services
 from lms.accounts.models import AuthSession, User
@@ -38,7 +37,6 @@ def start_session(user: User) -> AuthSession:
     if a11y:
         session["a11y"] = a11y
     login_user(user)
-    g.lms_auth_session = row
     return row
 
 
@@ -57,35 +55,39 @@ def current_session_id() -> str | None:
 
 
 #: Built once: it runs on every request, and building a statement costs more than running this one.
-_SESSION_ROW = (select(AuthSession).options(joinedload(AuthSession.user))
-                .where(AuthSession.id == bindparam("sid")))
+#: One entity and two columns: the session row itself is never needed as an object here.
+_SESSION_USER = (select(User, AuthSession.user_id, AuthSession.created_at, AuthSession.last_seen_at)
+                 .join(AuthSession, AuthSession.user_id == User.id)
+                 .where(AuthSession.id == bindparam("sid")))
 
 
 def load_user(user_id: str) -> User | None:
     sid = session.get("sid")
     if not sid:
         return None
-    row = db.session.scalar(_SESSION_ROW, {"sid": sid})
-    if row is None or str(row.user_id) != str(user_id) or not row.user.is_active:
+    row = db.session.execute(_SESSION_USER, {"sid": sid}).first()
+    if row is None:
+        session.clear()
+        return None
+    user, session_user_id, created_at, last_seen_at = row
+    if str(session_user_id) != str(user_id) or not user.is_active:
         session.clear()
         return None
     cfg = current_app.config
     now = utcnow()
     idle = timedelta(seconds=cfg["SESSION_IDLE_SECONDS"])
     absolute = timedelta(seconds=cfg["SESSION_ABSOLUTE_SECONDS"])
-    if now - row.last_seen_at > idle or now - row.created_at > absolute:
-        db.session.delete(row)
+    if now - last_seen_at > idle or now - created_at > absolute:
+        db.session.execute(delete(AuthSession).where(AuthSession.id == sid))
         db.session.commit()
         session.clear()
         g.lms_session_expired = True
         return None
-    if now - row.last_seen_at > timedelta(seconds=60):
+    if now - last_seen_at > timedelta(seconds=60):
         # Touch at most once a minute: enough for the idle timeout, cheap on every request.
-        row.last_seen_at = now
+        db.session.execute(update(AuthSession).where(AuthSession.id == sid).values(last_seen_at=now))
         db.session.commit()
-        return db.session.get(User, int(user_id))
-    g.lms_auth_session = row
-    return row.user
+    return user
 
 
 def init_login(app: Flask, login_manager: LoginManager) -> None:

@@ -5,11 +5,14 @@ Times are stored in UTC and come back as aware ``datetime`` objects on every bac
 
 from __future__ import annotations
 
+import functools
 import re
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -68,18 +71,42 @@ def _upper(value):
     return value.upper() if isinstance(value, str) else value
 
 
-_READS = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES")
+_READS = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES", "SHOW")
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "RELEASE", "END")
 _DML = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+#: Reads that only mean something inside a transaction: row locks, transaction-scoped advisory locks.
+_TRANSACTIONAL_READ = re.compile(r"\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b|\bpg_advisory_xact_lock",
+                                 re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=2048)  # statements come from SQLAlchemy's compiled cache: few distinct texts
 def _is_write(statement: str) -> bool:
+    """Whether a statement must run inside the transaction (see ``begin_at_first_write``)."""
     head = statement.lstrip()[:10].upper()
     if head.startswith(_CONTROL):
         return False
+    if _TRANSACTIONAL_READ.search(statement):
+        return True
     if head.startswith("WITH"):
         return bool(_DML.search(statement))
     return not head.startswith(_READS)
+
+
+def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction) -> None:
+    """Run reads outside any transaction and open the transaction at the first write.
+
+    The DBAPI connection is in autocommit mode (set on connect by the caller). A read runs on the
+    latest committed data and holds nothing; the first write — or a locking read such as
+    ``SELECT … FOR UPDATE`` — first issues ``begin_sql``; everything from there to COMMIT/ROLLBACK is
+    one transaction, which SQLAlchemy ends as usual. ``in_transaction(dbapi_connection)`` says whether
+    the database connection is already inside one."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin(conn, cursor, statement, parameters, context, executemany):
+        if not conn.in_transaction() or in_transaction(cursor.connection):
+            return
+        if _is_write(statement):
+            cursor.execute(begin_sql)
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -111,14 +138,58 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _begin_at_first_write(conn, cursor, statement, parameters, context, executemany):
-        if cursor.connection.in_transaction or not conn.in_transaction():
+    begin_at_first_write(engine, "BEGIN IMMEDIATE", lambda dbapi_connection: dbapi_connection.in_transaction)
+
+
+def configure_psycopg(engine: Engine) -> None:
+    """PostgreSQL through psycopg, the same way as SQLite: reads outside transactions, a transaction
+    from the first write on. Under READ COMMITTED every statement sees the latest committed data
+    anyway, so reads lose nothing by running alone, and a page that only reads saves the BEGIN and
+    ROLLBACK round trips."""
+    from psycopg.pq import TransactionStatus
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.autocommit = True
+
+    begin_at_first_write(engine, "BEGIN", lambda dbapi_connection:
+                         dbapi_connection.info.transaction_status != TransactionStatus.IDLE)
+
+
+#: A pooled connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def ping_idle_connections(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Check a connection before use only when it has sat idle in the pool.
+
+    ``pool_pre_ping`` pings on every checkout: one more round trip on every request. A connection in
+    steady use has just proved itself; one that sat idle may have been closed by a server restart or
+    a firewall, so that one is pinged, and a dead one is replaced before the request sees it. If the
+    server restarts while connections are busy, SQLAlchemy invalidates the whole pool on the first
+    disconnect error, so the next checkouts open fresh connections."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        record.info["lms_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy):
+        since = record.info.get("lms_idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
             return
-        if _is_write(statement):
-            cursor.execute("BEGIN IMMEDIATE")
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure means the connection is gone
+            raise DisconnectionError(str(exc)) from exc
+        if alive is False:
+            raise DisconnectionError("connection did not answer the ping")
 
 
 def configure_engine(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         configure_sqlite(engine)
+        return
+    if engine.dialect.driver == "psycopg":
+        configure_psycopg(engine)
+    ping_idle_connections(engine)

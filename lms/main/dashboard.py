@@ -18,15 +18,16 @@ from datetime import datetime
 from flask import render_template
 from flask_babel import get_locale, get_timezone
 from markupsafe import Markup
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Integer, bindparam, func, select, union_all
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Consent, ImportJob, ParentLink, User
 from lms.core.audit import ROUTINE_ACTIONS, AuditEvent, AuditEventOrg
+from lms.core.i18n import select_locale, select_timezone
 from lms.core.templating import a11y_settings
 from lms.extensions import db
 from lms.orgs.models import TEACHING_ROLES, Membership, Municipality, Organization, Role
-from lms.orgs.permissions import Scope
+from lms.orgs.permissions import Scope, const, remember_scope, scope_from_rows, scope_union
 
 
 @dataclass(frozen=True)
@@ -167,31 +168,64 @@ def _children(user: User) -> list[tuple[ParentLink, list[Membership], list[Conse
     return [(link, memberships[link.student_id], consents[link.student_id]) for link in links]
 
 
-def _build_version_statement():
-    # ORDER BY … LIMIT 1 walks the index backwards and stops: one seek per organization, however long
-    # the log (max() would read every entry of the organization). Built once, run on every dashboard.
-    newest_per_org = (select(AuditEventOrg.event_id)
-                      .where(AuditEventOrg.organization_id == Organization.id, AuditEventOrg.routine.is_(False))
-                      .order_by(AuditEventOrg.event_id.desc()).limit(1)
-                      .scalar_subquery())
-    return select(func.max(newest_per_org)).where(Organization.id.in_(bindparam("org_ids", expanding=True)))
+@dataclass(frozen=True)
+class DashboardState:
+    """What decides whether a cached dashboard is still right, read in one statement."""
+
+    scope: Scope
+    #: the newest administrative audit event of the user's organizations (None: nothing to cache on)
+    version: int | None
+    #: (id, status) of the newest imports a manager sees, newest first
+    imports: tuple[tuple[int, str], ...] = ()
 
 
-_version_statement = None
-_admin_version_statement = select(func.max(AuditEvent.id))
+def _build_state_statement(is_admin: bool):
+    """The user's scope rows (``scope_union``), one "v" row with the data version and "i" rows with the
+    newest import jobs, in one UNION ALL: a cached dashboard costs this statement and the session's.
+
+    The version is the newest non-routine event per organization of the scope: ORDER BY … LIMIT 1 walks
+    the index backwards and stops, one seek per organization however long the log (max() over the
+    organization would read all of its entries). The global administrator's version is the newest event."""
+    scope = scope_union().cte("scope")
+    org_id = scope.c.org_id
+    nulls = (const(None, Integer), const(None), const(None, Integer), const(None))
+    if is_admin:
+        version = select(func.max(AuditEvent.id).label("n"), *nulls, const("v"))
+    else:
+        newest_per_org = (select(AuditEventOrg.event_id)
+                          .where(AuditEventOrg.organization_id == org_id, AuditEventOrg.routine.is_(False))
+                          .order_by(AuditEventOrg.event_id.desc()).limit(const(1, Integer))
+                          .scalar_subquery())
+        version = (select(func.max(newest_per_org).label("n"), *nulls, const("v"))
+                   .where(org_id.is_not(None)))
+    jobs = select(ImportJob.id, ImportJob.status).order_by(ImportJob.id.desc()).limit(const(5, Integer))
+    if not is_admin:
+        jobs = jobs.where(ImportJob.created_by_id == bindparam("user_id", type_=Integer))
+    jobs = jobs.subquery()
+    imports = select(jobs.c.id, const(None, Integer), jobs.c.status, const(None, Integer), const(None),
+                     const("i"))
+    union = union_all(select(scope), version, imports).subquery()
+    return select(union).order_by(union.c.kind, union.c.n)
 
 
-def data_version(scope: Scope) -> int | None:
-    """The newest administrative audit event of the user's organizations (None: nothing to cache on)."""
-    global _version_statement
-    if scope.is_admin:
-        return db.session.scalar(_admin_version_statement)
-    org_ids = scope.member_org_ids | scope.managed_org_ids
-    if not org_ids:
-        return None
-    if _version_statement is None:
-        _version_statement = _build_version_statement()
-    return db.session.scalar(_version_statement, {"org_ids": sorted(org_ids)}) or 0
+_state_statements: dict[bool, object] = {}
+
+
+def dashboard_state(user: User) -> DashboardState:
+    """The scope (kept for the rest of the request), data version and recent imports of ``user``."""
+    is_admin = bool(user.is_admin)
+    stmt = _state_statements.get(is_admin)
+    if stmt is None:
+        stmt = _state_statements[is_admin] = _build_state_statement(is_admin)
+    rows = db.session.execute(stmt, {"user_id": user.id}).all()
+    scope = scope_from_rows(user, rows)
+    remember_scope(user, scope)
+    version = next((row[0] for row in rows if row[5] == "v"), None)
+    if version is None and (is_admin or scope.member_org_ids or scope.managed_org_ids):
+        version = 0  # organizations without any event yet: still a version to cache on
+    imports = tuple(sorted(((row[0], row[2]) for row in rows if row[5] == "i"), reverse=True)) \
+        if scope.is_manager else ()
+    return DashboardState(scope, version, imports)
 
 
 def _org_data(user: User, scope: Scope) -> OrgData:
@@ -244,8 +278,8 @@ _cache = _VersionedCache()
 _html_cache = _VersionedCache(size=1000)  # ~10 KB each
 
 
-def build_dashboard(user: User, scope: Scope) -> Dashboard:
-    version = data_version(scope)
+def build_dashboard(user: User, state: DashboardState) -> Dashboard:
+    scope, version = state.scope, state.version
     key = (user.id, version, scope.is_admin, scope.member_org_ids, scope.managed_org_ids) \
         if version is not None else None
     org_data = _cache.get(key) if key is not None else None
@@ -254,11 +288,9 @@ def build_dashboard(user: User, scope: Scope) -> Dashboard:
         if key is not None:
             _cache.put(key, org_data)
     d = Dashboard(org=org_data, key=key, is_admin=scope.is_admin, is_parent=scope.is_parent)
-    if scope.is_manager:
-        imports = select(ImportJob).order_by(ImportJob.id.desc()).limit(5)
-        if not scope.is_admin:
-            imports = imports.where(ImportJob.created_by_id == user.id)
-        d.imports = list(db.session.scalars(imports))
+    if state.imports:
+        d.imports = list(db.session.scalars(select(ImportJob).where(ImportJob.id.in_([i for i, _s in state.imports]))
+                                            .order_by(ImportJob.id.desc())))
     if scope.is_parent:
         d.children = _children(user)
     return d
@@ -283,16 +315,18 @@ def org_sections_html(d: Dashboard) -> Markup:
 _page_cache = _VersionedCache(size=1000)  # ~15 KB each
 
 
-def page_key(d: Dashboard, session) -> tuple | None:
+def page_key(user: User, state: DashboardState, session) -> tuple | None:
     """What the whole dashboard page depends on, or None when it must be rendered afresh: the browser
     session (the page carries its CSRF token), the data version, the recent imports and their states,
     language, time zone and display settings. Pages with messages to show, and parents' pages (their
     children's data has no version), are never cached."""
-    if d.key is None or d.is_parent or session.get("_flashes"):
+    scope = state.scope
+    if state.version is None or scope.is_parent or session.get("_flashes"):
         return None
-    return (session.get("sid"), session.get("csrf_token"), d.key,
-            tuple((job.id, job.status) for job in d.imports),
-            str(get_locale()), str(get_timezone()), tuple(sorted(a11y_settings().items())))
+    # The selectors' strings, not Babel's parsed Locale and zone objects: a cache hit never needs those.
+    return (session.get("sid"), session.get("csrf_token"), user.id, state.version, scope.is_admin,
+            scope.member_org_ids, scope.managed_org_ids, state.imports,
+            select_locale(), select_timezone(), tuple(sorted(a11y_settings().items())))
 
 
 def cached_page(key: tuple | None, render) -> str:

@@ -22,7 +22,8 @@ from lms.core.storage import get_storage
 from lms.core.templating import A11Y_CHOICES, A11Y_DEFAULTS, a11y_settings
 from lms.extensions import db
 from lms.labels import ACTION_LABELS
-from lms.main.dashboard import audit_visibility, build_dashboard, cached_page, org_sections_html, page_key
+from lms.main.dashboard import (audit_visibility, build_dashboard, cached_page, dashboard_state, org_sections_html,
+                                page_key)
 from lms.main.forms import AuditFilterForm
 from lms.orgs.models import Organization
 from lms.orgs.permissions import scope_of
@@ -41,11 +42,14 @@ def _back(default: str = "main.dashboard") -> str:
 @bp.route("/")
 @login_required
 def dashboard():
-    scope = scope_of(current_user)
     require(current_user.is_authenticated)
-    data = build_dashboard(current_user, scope)
-    return cached_page(page_key(data, session), lambda: render_template(
-        "main/dashboard.html", d=data, scope=scope, org_html=org_sections_html(data)))
+    state = dashboard_state(current_user)
+
+    def render() -> str:
+        data = build_dashboard(current_user, state)
+        return render_template("main/dashboard.html", d=data, scope=state.scope, org_html=org_sections_html(data))
+
+    return cached_page(page_key(current_user, state, session), render)
 
 
 @bp.route("/healthz")

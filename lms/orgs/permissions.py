@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import g, has_request_context
-from sqlalchemy import Integer, String, bindparam, exists, literal, select, union_all
+from sqlalchemy import Integer, String, bindparam, cast, exists, literal_column, null, select, union_all
 
 from lms.extensions import db
 from lms.orgs.models import TEACHING_ROLES, Membership, Municipality, Organization, Role
@@ -51,28 +51,44 @@ class Scope:
 ANONYMOUS = Scope()
 
 
-def _build_scope_statement():
-    """One statement for the whole scope (it runs on every request): the user's memberships, every
-    organization of the municipalities they coordinate, and whether they are someone's parent.
-    Built once: constructing it per request costs more than running it."""
+def const(value, type_=String):
+    """A constant written into the SQL text, not a bound parameter: the hot statements below carry
+    fewer parameters to adapt on every request. Only for values of this code, never user input."""
+    if value is None:
+        return cast(null(), type_)
+    if isinstance(value, str):
+        assert "'" not in value
+        return literal_column(f"'{value}'", type_)
+    return literal_column(str(int(value)), type_)
+
+
+def scope_union():
+    """The rows of a user's scope as one UNION ALL (bound parameter ``user_id``): the user's memberships
+    (kind "m"), every organization of the municipalities they coordinate ("c"), and whether they are
+    someone's parent ("p", without an organization). Columns: n, org_id, role, municipality_id,
+    time_zone, kind."""
     user_id = bindparam("user_id", type_=Integer)
     mine = (select(Membership.id.label("n"), Membership.organization_id.label("org_id"), Membership.role,
-                   Organization.municipality_id, Organization.time_zone, literal("m").label("kind"))
+                   Organization.municipality_id, Organization.time_zone, const("m").label("kind"))
             .join(Organization, Organization.id == Membership.organization_id)
             .where(Membership.user_id == user_id, Organization.is_active.is_(True)))
     coordinated = (select(Organization.municipality_id)
                    .join(Membership, Membership.organization_id == Organization.id)
-                   .where(Membership.user_id == user_id, Membership.role == Role.COORDINATOR,
+                   .where(Membership.user_id == user_id, Membership.role == const(Role.COORDINATOR.value),
                           Organization.is_active.is_(True)))
-    municipal = (select(literal(0).label("n"), Organization.id, literal(None, String).label("role"),
-                        Organization.municipality_id, literal(None, String).label("time_zone"),
-                        literal("c").label("kind"))
+    municipal = (select(const(0, Integer).label("n"), Organization.id, const(None).label("role"),
+                        Organization.municipality_id, const(None).label("time_zone"), const("c").label("kind"))
                  .where(Organization.municipality_id.in_(coordinated)))
     parent_links = db.metadata.tables["parent_links"]  # accounts' table: orgs does not import accounts
-    parent = (select(literal(0).label("n"), literal(None, Integer), literal(None, String), literal(None, Integer),
-                     literal(None, String), literal("p").label("kind"))
+    parent = (select(const(0, Integer).label("n"), const(None, Integer), const(None), const(None, Integer),
+                     const(None), const("p").label("kind"))
               .where(exists().where(parent_links.c.parent_id == user_id)))
-    union = union_all(mine, municipal, parent).subquery()
+    return union_all(mine, municipal, parent)
+
+
+def _build_scope_statement():
+    """Built once: constructing the statement per request costs more than running it."""
+    union = scope_union().subquery()
     return select(union).order_by(union.c.kind, union.c.n)
 
 
@@ -87,12 +103,17 @@ def _scope_rows(user_id: int):
 
 
 def _compute_scope(user) -> Scope:
+    return scope_from_rows(user, _scope_rows(user.id))
+
+
+def scope_from_rows(user, rows) -> Scope:
+    """A Scope from the rows of ``scope_union`` ordered by kind and n; rows of other kinds are ignored."""
     roles: dict[int, set[str]] = {}
     coordinated: set[int] = set()
     managed: set[int] = set()
     time_zone = None
     is_parent = False
-    for _n, org_id, role, municipality_id, tz, kind in _scope_rows(user.id):
+    for _n, org_id, role, municipality_id, tz, kind in rows:
         if kind == "m":
             roles.setdefault(org_id, set()).add(role)
             time_zone = time_zone or tz  # of the first membership
@@ -102,7 +123,7 @@ def _compute_scope(user) -> Scope:
                 managed.add(org_id)
         elif kind == "c":
             managed.add(org_id)
-        else:
+        elif kind == "p":
             is_parent = True
     staff = {org_id for org_id, rs in roles.items() if rs & TEACHING_ROLES}
     return Scope(
@@ -127,6 +148,12 @@ def scope_of(user) -> Scope:
     if user.id not in cache:
         cache[user.id] = _compute_scope(user)
     return cache[user.id]
+
+
+def remember_scope(user, scope: Scope) -> None:
+    """Use a scope computed elsewhere in this request (the dashboard reads it with its version)."""
+    if has_request_context():
+        g.setdefault("lms_scopes", {})[user.id] = scope
 
 
 def forget_scope(user) -> None:

@@ -99,3 +99,86 @@ def test_case_insensitive_search_works_for_cyrillic(client, world, login_as):
     assert "Учеников" in html
     html = client.get("/people?q=УЧЕНИКОВ").get_data(as_text=True)
     assert "Учеников" in html
+
+
+def test_an_idle_connection_killed_by_the_server_is_replaced_before_use():
+    """PostgreSQL restarts or a firewall drop idle connections: the next request must not fail."""
+    from tests.conftest import database_url
+
+    url = database_url()
+    if url.startswith("sqlite"):
+        pytest.skip("a SQLite file cannot drop a connection (PostgreSQL pass only)")
+    from lms.core.db import ping_idle_connections
+
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    ping_idle_connections(engine, idle_seconds=0)
+    other = create_engine(url, poolclass=None)
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with other.connect() as killer:
+            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killer.commit()
+        with engine.connect() as conn:  # pinged, found dead, replaced: no error reaches the caller
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        engine.dispose()
+        other.dispose()
+
+
+def test_a_connection_in_steady_use_is_not_pinged(tmp_path):
+    """The ping costs a round trip; a connection returned a moment ago is handed out as it is."""
+    from lms.core.db import ping_idle_connections
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'ping.sqlite3'}", pool_size=1, max_overflow=0)
+    pings = []
+    engine.dialect.do_ping = lambda dbapi_connection: pings.append(1) or True
+    ping_idle_connections(engine, idle_seconds=3600)
+    for _ in range(3):
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    assert pings == []
+    ping_idle_connections(engine, idle_seconds=0)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    assert pings
+    engine.dispose()
+
+
+def test_statements_that_need_the_transaction():
+    from lms.core.db import _is_write
+
+    assert not _is_write("SELECT id FROM users WHERE id = 1")
+    assert not _is_write("WITH s AS (SELECT 1) SELECT * FROM s")
+    assert not _is_write("SHOW standard_conforming_strings")
+    assert _is_write("UPDATE counters SET value = value + 1 RETURNING value")
+    assert _is_write("WITH x AS (DELETE FROM t RETURNING id) SELECT count(*) FROM x")
+    assert _is_write("SELECT value FROM counters WHERE id = 1 FOR UPDATE")
+    assert _is_write("SELECT value FROM counters WHERE id = 1 FOR NO KEY UPDATE")
+    assert _is_write("SELECT pg_advisory_xact_lock(42)")
+    assert _is_write("SAVEPOINT sa_savepoint_1")
+    assert not _is_write("RELEASE SAVEPOINT sa_savepoint_1")
+
+
+def test_postgres_reads_run_alone_and_writes_in_one_transaction():
+    from tests.conftest import database_url
+
+    url = database_url()
+    if url.startswith("sqlite"):
+        pytest.skip("PostgreSQL pass only (SQLite: the tests above)")
+    from psycopg.pq import TransactionStatus
+
+    engine = create_engine(url)
+    configure_engine(engine)
+    try:
+        with engine.connect() as conn:
+            status = lambda: conn.connection.dbapi_connection.info.transaction_status  # noqa: E731
+            conn.execute(text("SELECT 1"))
+            assert status() == TransactionStatus.IDLE  # no BEGIN for a read
+            conn.execute(text("CREATE TEMP TABLE lms_probe (x int)"))
+            assert status() == TransactionStatus.INTRANS
+            conn.execute(text("INSERT INTO lms_probe VALUES (1)"))
+            conn.rollback()  # the table and its row go together: one transaction from the first write
+            assert conn.execute(text("SELECT to_regclass('pg_temp.lms_probe')")).scalar() is None
+    finally:
+        engine.dispose()

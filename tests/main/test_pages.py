@@ -236,3 +236,34 @@ def test_dashboard_recent_activity_shows_the_latest_change(app, client, world, l
     login_as(other, world.admin_b)
     other.post(f"/people/{world.student_b.id}/edit", data={"surname": "Переименованная", "name": "Дарья"})
     assert "Адм Б." in client.get("/").get_data(as_text=True)  # their change, in recent activity
+
+
+def test_dashboard_state_reads_the_same_scope_as_every_other_page(app, world):
+    """The dashboard reads the scope together with its version; it must be the scope every check uses."""
+    from lms.main.dashboard import dashboard_state
+    from lms.orgs.permissions import _compute_scope
+
+    for user in (world.admin, world.coordinator, world.admin_a, world.admin_c, world.teacher_a,
+                 world.methodologist_a, world.student_a, world.parent_a):
+        with app.test_request_context("/"):
+            state = dashboard_state(user)
+            assert state.scope == _compute_scope(user), user.username
+            assert state.version is not None or not (state.scope.member_org_ids or state.scope.managed_org_ids)
+
+
+def test_dashboard_follows_the_state_of_an_import(app, client, world, login_as):
+    from lms.accounts.models import ImportJob
+
+    job = ImportJob(organization_id=world.school_a.id, created_by_id=world.admin_a.id, filename="klass-9a.csv",
+                    storage_key="imports/x.csv", dry_run=False, status="pending")
+    db.session.add(job)
+    db.session.commit()
+    login_as(client, world.admin_a)
+    html = client.get("/").get_data(as_text=True)
+    assert "klass-9a.csv" in html and "в очереди" in html
+    job.status = "running"
+    db.session.commit()
+    assert "выполняется" in client.get("/").get_data(as_text=True)
+    job.status = "done"
+    db.session.commit()
+    assert "завершён" in client.get("/").get_data(as_text=True)
