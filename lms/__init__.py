@@ -74,10 +74,11 @@ def _register_blueprints(app: Flask) -> None:
     from lms.accounts.routes_profile import bp as profile_bp
     from lms.api import init_api
     from lms.core.storage import bp as files_bp
+    from lms.courses.routes_programmes import bp as programmes_bp
     from lms.main.routes import bp as main_bp
     from lms.orgs.routes import bp as orgs_bp
 
-    for bp in (main_bp, auth_bp, profile_bp, people_bp, imports_bp, orgs_bp, files_bp):
+    for bp in (main_bp, auth_bp, profile_bp, people_bp, imports_bp, orgs_bp, files_bp, programmes_bp):
         app.register_blueprint(bp)
     from lms.extensions import socketio
     from lms.main import events

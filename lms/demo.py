@@ -121,6 +121,9 @@ def load_demo(password: str) -> bool:
         people.record_consent(users["student"], kind, given_on=date(today.year, 1, 15) if today.month > 1
                               else date(today.year - 1, 9, 1), by=None, given_by=users["parent"],
                               document="Заявление в личном деле")
+    from lms.courses.demo import load_programmes
+
+    load_programmes(by_code, users)
     return True
 
 

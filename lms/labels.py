@@ -56,6 +56,7 @@ OUTBOX_STATUS_LABELS = {
     "logged": _l("kept in the log (no SMTP server)"),
 }
 OBJECT_TYPE_LABELS = {
+    "Programme": _l("Programme"),
     "User": _l("Person"),
     "Organization": _l("Organization"),
     "Municipality": _l("Municipality"),
@@ -82,6 +83,12 @@ TIME_ZONE_LABELS = {
 
 #: Audit log actions.
 ACTION_LABELS = {
+    "programme_created": _l("Programme created"), "programme_updated": _l("Programme changed"),
+    "programme_curriculum_set": _l("Curriculum changed"), "programme_deleted": _l("Programme draft deleted"),
+    "programme_submitted": _l("Programme sent for review"), "programme_withdrawn": _l("Programme withdrawn from review"),
+    "programme_approve": _l("Programme approved by a reviewer"), "programme_return": _l("Programme returned for changes"),
+    "programme_published": _l("Programme published"), "programme_archived": _l("Programme archived"),
+    "programme_version_created": _l("New programme version"),
     "login": _l("Logged in"), "login_failed": _l("Failed login attempt"), "user_created": _l("Person created"),
     "user_updated": _l("Person changed"), "user_deactivated": _l("Person deactivated"),
     "user_reactivated": _l("Person reactivated"), "users_merged": _l("Duplicates merged"),

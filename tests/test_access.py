@@ -125,6 +125,31 @@ def _org_status(w):
     return row.id
 
 
+def _programme(w, state: str = "draft"):
+    """A 36-hour programme of school A by its methodologist, brought to ``state``."""
+    from lms.courses import programmes
+
+    p = programmes.create_programme(w.school_a, by=w.methodologist_a, title="Программа для проверки доступа",
+                                    kind="pd", audience="teachers", total_hours="36", final_attestation_form="test",
+                                    final_attestation_hours="2", result_scale="pass_fail")
+    programmes.set_curriculum(p, [{"title": "Модуль", "lecture_hours": "14", "practice_hours": "20"}],
+                              by=w.methodologist_a)
+    if state != "draft":
+        programmes.submit_for_review(p, [w.admin_b], by=w.methodologist_a)
+    if state in ("approved", "published"):
+        programmes.review(p, by=w.admin_b, action="approve")
+    if state == "published":
+        programmes.publish(p, by=w.admin_a)
+    db.session.commit()
+    return p.id
+
+
+def _reviewer_only():
+    d = dict.fromkeys(ROLES, DENIED)
+    d.update(anonymous=LOGIN, other_admin=OK)  # school B's admin is the assigned expert
+    return d
+
+
 # Objects belong to school A; "other_admin" is school B's administrator, "org_admin" school A's.
 MATRIX: dict[str, list[Case]] = {
     "static": [],
@@ -198,6 +223,30 @@ MATRIX: dict[str, list[Case]] = {
     "orgs.create_academic_year": [Case("POST", lambda w: "/years/new", municipal(),
                                        lambda w: {"start_year": "2031"})],
     "orgs.make_year_current": [Case("POST", lambda w: f"/years/{_year(w)}/current", municipal())],
+    # Programmes: a draft is seen by its organization's staff and designed by its author, methodologists
+    # and managers; a published one is the whole network's catalogue.
+    "programmes.list_programmes": [Case("GET", lambda w: "/programmes", members())],
+    "programmes.new_programme": [Case("GET", lambda w: "/programmes/new", members(student=DENIED))],
+    "programmes.view_programme": [
+        Case("GET", lambda w: f"/programmes/{_programme(w)}", members(student=DENIED, other_admin=DENIED)),
+        Case("GET", lambda w: f"/programmes/{_programme(w, 'published')}", members())],
+    "programmes.plan_pdf": [
+        Case("GET", lambda w: f"/programmes/{_programme(w)}/plan.pdf", members(student=DENIED, other_admin=DENIED))],
+    "programmes.edit_programme": [Case("GET", lambda w: f"/programmes/{_programme(w)}/edit", managers_only())],
+    "programmes.edit_curriculum": [Case("GET", lambda w: f"/programmes/{_programme(w)}/curriculum",
+                                        managers_only())],
+    "programmes.submit_programme": [Case("GET", lambda w: f"/programmes/{_programme(w)}/submit", managers_only())],
+    "programmes.review_programme": [Case("POST", lambda w: f"/programmes/{_programme(w, 'review')}/review",
+                                         _reviewer_only(), lambda w: {"action": "comment", "comment": "Замечание"})],
+    "programmes.withdraw_programme": [Case("POST", lambda w: f"/programmes/{_programme(w, 'review')}/withdraw",
+                                           managers_only())],
+    "programmes.publish_programme": [Case("POST", lambda w: f"/programmes/{_programme(w, 'approved')}/publish",
+                                          managers_only())],
+    "programmes.archive_programme": [Case("POST", lambda w: f"/programmes/{_programme(w, 'published')}/archive",
+                                          managers_only())],
+    "programmes.new_version": [Case("POST", lambda w: f"/programmes/{_programme(w, 'published')}/new-version",
+                                    managers_only())],
+    "programmes.delete_programme": [Case("POST", lambda w: f"/programmes/{_programme(w)}/delete", managers_only())],
 }
 
 _users = {

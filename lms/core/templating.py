@@ -63,6 +63,8 @@ def navigation() -> list[tuple[str, str, str]]:
         items.append(("orgs.list_orgs", url_for("orgs.list_orgs"), _l("Organizations")))
     if s.is_manager or s.staff_org_ids:
         items.append(("people.list_people", url_for("people.list_people"), _l("People")))
+    if s.is_admin or s.member_org_ids or s.managed_org_ids:
+        items.append(("programmes.list_programmes", url_for("programmes.list_programmes"), _l("Programmes")))
     if s.is_manager:
         items.append(("imports.start", url_for("imports.start"), _l("Import")))
         items.append(("main.audit_log", url_for("main.audit_log"), _l("Audit log")))

@@ -22,8 +22,14 @@ from lms.core.storage import get_storage
 from lms.core.templating import A11Y_CHOICES, A11Y_DEFAULTS, a11y_settings
 from lms.extensions import db
 from lms.labels import ACTION_LABELS
-from lms.main.dashboard import (audit_visibility, build_dashboard, cached_page, dashboard_state, org_sections_html,
-                                page_key)
+from lms.main.dashboard import (
+    audit_visibility,
+    build_dashboard,
+    cached_page,
+    dashboard_state,
+    org_sections_html,
+    page_key,
+)
 from lms.main.forms import AuditFilterForm
 from lms.orgs.models import Organization
 from lms.orgs.permissions import scope_of

@@ -71,6 +71,8 @@ class Organization(TimestampMixin, db.Model):
     address: Mapped[str] = mapped_column(String(500), default="")
     inn: Mapped[str | None] = mapped_column(String(12))
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: Length of an academic hour in minutes (RULES-RU.md: 45 by convention, set per organization).
+    academic_hour_minutes: Mapped[int] = mapped_column(default=45, server_default="45")
 
     municipality: Mapped[Municipality] = relationship(back_populates="organizations")
     memberships: Mapped[list[Membership]] = relationship(

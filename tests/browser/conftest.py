@@ -91,6 +91,11 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         db.session.commit()
         ids = {f"user:{u.username}": u.id for u in db.session.scalars(select(User))}
         ids.update({f"org:{o.code}": o.id for o in db.session.scalars(select(Organization))})
+        from lms.courses.models import Programme
+
+        # programme:1 … the demo programmes in the order lms/courses/demo.py creates them
+        ids.update({f"programme:{n}": p.id for n, p in enumerate(
+            db.session.scalars(select(Programme).order_by(Programme.id)), start=1)})
         db.session.remove()
     app.add_url_rule(AXE_PATH, "test_axe_js", lambda: send_file(AXE_JS, mimetype="text/javascript", max_age=3600))
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -38,6 +38,13 @@ PAGES = [
     ("student", "/accessibility", 200),
     ("student", "/password/change", 200),
     ("teacher", "/no-such-page", 404),
+    ("methodologist", "/programmes", 200),
+    ("methodologist", "/programmes/new", 200),
+    ("methodologist", "/programmes/<programme:2>", 200),
+    ("methodologist", "/programmes/<programme:4>", 200),
+    ("methodologist", "/programmes/<programme:4>/curriculum", 200),
+    ("methodologist", "/programmes/<programme:4>/submit", 200),
+    ("lecturer", "/programmes/<programme:3>", 200),
 ]
 
 #: Pages other parts of the application are still adding: checked when they render, skipped before.

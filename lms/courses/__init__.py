@@ -1,0 +1,2 @@
+"""Courses: programmes (ДПП) with their curriculum, course runs, content, enrolment, completion, grades and
+certificates."""

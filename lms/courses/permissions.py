@@ -1,0 +1,99 @@
+"""Who may do what with programmes, runs and certificates. Every courses view calls one of these."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from lms.courses.models import FROZEN, Programme, ProgrammeReviewer, ProgrammeStatus
+from lms.extensions import db
+from lms.orgs.models import Organization, Role
+from lms.orgs.permissions import scope_of
+
+#: Roles that design programmes in their organization (managers may as well).
+AUTHOR_ROLES = frozenset({Role.TEACHER, Role.METHODOLOGIST, Role.ORG_ADMIN})
+
+
+# --- programmes ----------------------------------------------------------------------------------
+
+def programme_author_org_ids(user) -> frozenset[int] | None:
+    """Organizations in which ``user`` may create programmes (None: every one, the global admin)."""
+    s = scope_of(user)
+    if s.is_admin:
+        return None
+    authored = {org_id for org_id, roles in s.roles_by_org.items() if roles & AUTHOR_ROLES}
+    return frozenset(authored | s.managed_org_ids)
+
+
+def can_create_programme(user, org: Organization | None = None) -> bool:
+    ids = programme_author_org_ids(user)
+    if org is None:
+        return ids is None or bool(ids)
+    return org.is_active and (ids is None or org.id in ids)
+
+
+def _designs_for(user, programme: Programme) -> bool:
+    """The author, a methodologist of the owner organization, or its managers."""
+    s = scope_of(user)
+    if s.manages(programme.owner_organization_id) or programme.author_id == user.id:
+        return True
+    return Role.METHODOLOGIST in s.roles_by_org.get(programme.owner_organization_id, frozenset())
+
+
+def _is_reviewer(user, programme: Programme) -> bool:
+    return any(r.user_id == user.id for r in programme.reviewers)
+
+
+def can_view_programme(user, programme: Programme) -> bool:
+    """Published programmes are the network's catalogue; the others are seen by the owner
+    organization's staff, the author and the reviewers."""
+    if programme.status == ProgrammeStatus.PUBLISHED:
+        return True
+    s = scope_of(user)
+    return (s.is_admin or programme.owner_organization_id in s.staff_org_ids or programme.author_id == user.id
+            or _is_reviewer(user, programme))
+
+
+def can_edit_programme(user, programme: Programme) -> bool:
+    return programme.status == ProgrammeStatus.DRAFT and _designs_for(user, programme)
+
+
+def can_submit_programme(user, programme: Programme) -> bool:
+    return can_edit_programme(user, programme)
+
+
+def can_withdraw_programme(user, programme: Programme) -> bool:
+    return programme.status == ProgrammeStatus.REVIEW and _designs_for(user, programme)
+
+
+def can_review_programme(user, programme: Programme) -> bool:
+    return programme.status == ProgrammeStatus.REVIEW and _is_reviewer(user, programme)
+
+
+def can_publish_programme(user, programme: Programme) -> bool:
+    """Publishing into the catalogue and archiving are the owner organization's managers' decisions."""
+    return (programme.status in (ProgrammeStatus.APPROVED, ProgrammeStatus.PUBLISHED)
+            and scope_of(user).manages(programme.owner_organization_id))
+
+
+def can_version_programme(user, programme: Programme) -> bool:
+    return programme.status in FROZEN and _designs_for(user, programme)
+
+
+def visible_programmes_condition(user):
+    """SQL condition: the programmes ``user`` may see in lists (None: all, the global admin)."""
+    s = scope_of(user)
+    if s.is_admin:
+        return None
+    reviewing = select(ProgrammeReviewer.programme_id).where(ProgrammeReviewer.user_id == user.id)
+    return or_(Programme.status == ProgrammeStatus.PUBLISHED,
+               Programme.owner_organization_id.in_(sorted(s.staff_org_ids)),
+               Programme.author_id == user.id, Programme.id.in_(reviewing))
+
+
+def programme_orgs(user) -> list[Organization]:
+    """The active organizations in which ``user`` may create programmes, by name."""
+    ids = programme_author_org_ids(user)
+    stmt = select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.short_name)
+    if ids is not None:
+        stmt = stmt.where(Organization.id.in_(sorted(ids)))
+    return list(db.session.scalars(stmt))
