@@ -36,10 +36,12 @@ test-postgres: setup
 
 bench: setup
 	$(BIN)/python -m bench.dashboard
+bench-certificates: setup
+	$(BIN)/python -m bench.certificates
 
 translations: setup
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k Msg -o lms/translations/messages.pot .
-	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k Msg -w 120 -o lms/translations/messages.pot .
+	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --ignore-obsolete -w 120
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -2,5 +2,5 @@
 
 from lms.accounts import models as accounts_models  # noqa: F401
 from lms.core import audit, mail  # noqa: F401
-from lms.orgs import models as orgs_models  # noqa: F401
 from lms.courses import models as courses_models  # noqa: F401
+from lms.orgs import models as orgs_models  # noqa: F401

@@ -144,6 +144,76 @@ def _programme(w, state: str = "draft"):
     return p.id
 
 
+def _run(w, **over):
+    """A run of a published school-A programme, hosted by school A, taught by school A's teacher."""
+    from lms.courses import runs
+    from lms.courses.models import Programme
+
+    programme = db.session.get(Programme, _programme(w, "published"))
+    run = runs.open_run(programme, w.school_a, by=w.admin_a, teachers=[w.teacher_a], name="Поток",
+                        starts_on="2027-01-11", ends_on="2027-03-31", **over)
+    db.session.commit()
+    return run.id
+
+
+def _enrolment(w, status: str = "active"):
+    """school A's pupil in a network run: asked to enrol (``requested``) or enrolled."""
+    from lms.courses import runs
+    from lms.courses.models import CourseRun
+
+    run = db.session.get(CourseRun, _run(w, is_published=True, self_enrolment=True, is_network=True))
+    if status == "requested":
+        enrolment = runs.request_enrolment(run, w.student_a)
+    else:
+        enrolment = runs.enrol(run, w.student_a, by=w.admin_a)
+    db.session.commit()
+    return enrolment.id
+
+
+def _learner_run(w):
+    """A run of school A with school A's pupil enrolled."""
+    from lms.courses import runs
+    from lms.courses.models import CourseRun
+
+    run = db.session.get(CourseRun, _run(w))
+    runs.enrol(run, w.student_a, by=w.admin_a)
+    db.session.commit()
+    return run.id
+
+
+def _section(w, *, empty: bool = False):
+    from lms.courses import content
+    from lms.courses.models import CourseRun, Section
+
+    run = db.session.get(CourseRun, _learner_run(w))
+    if empty:
+        section = content.add_section(run, title="Пустой раздел", by=w.admin_a)
+    else:
+        section = db.session.scalar(db.select(Section).where(Section.run_id == run.id).order_by(Section.position))
+    db.session.commit()
+    return section.id
+
+
+def _activity(w, kind: str = "page"):
+    import io
+
+    from lms.courses import content
+    from lms.courses.models import Section
+
+    section = db.session.get(Section, _section(w))
+    upload = content.Upload("plan.pdf", io.BytesIO(b"%PDF-1.4"), 8, "application/pdf") if kind == "file" else None
+    activity = content.save_activity(section, {"kind": kind, "title": "Материал", "completion": "viewed"},
+                                     by=w.admin_a, upload=upload)
+    db.session.commit()
+    return activity.id
+
+
+def _csv_upload(w):
+    import io
+
+    return {"csv-file": (io.BytesIO(b"method_a\n"), "people.csv"), "csv-dry_run": "y"}
+
+
 def _reviewer_only():
     d = dict.fromkeys(ROLES, DENIED)
     d.update(anonymous=LOGIN, other_admin=OK)  # school B's admin is the assigned expert
@@ -247,7 +317,90 @@ MATRIX: dict[str, list[Case]] = {
     "programmes.new_version": [Case("POST", lambda w: f"/programmes/{_programme(w, 'published')}/new-version",
                                     managers_only())],
     "programmes.delete_programme": [Case("POST", lambda w: f"/programmes/{_programme(w)}/delete", managers_only())],
+    # Certificates: school A's certificate of student_a. The holder and school A's managers see it; nobody
+    # else (not school A's teacher, not school B's admin). Verification is public.
+    "certificates.mine": [Case("GET", lambda w: "/certificates", members())],
+    "certificates.org_certificates": [Case("GET", lambda w: f"/orgs/{w.school_a.id}/certificates", managers_only())],
+    "certificates.download_zip": [Case("GET", lambda w: f"/orgs/{w.school_a.id}/certificates.zip?c={_cert(w)}",
+                                       managers_only())],
+    "certificates.issue": [Case("GET", lambda w: f"/orgs/{w.school_a.id}/certificates/new", managers_only())],
+    "certificates.view": [Case("GET", lambda w: f"/certificates/{_cert(w)}", managers_only(student=OK))],
+    "certificates.pdf": [Case("GET", lambda w: f"/certificates/{_cert(w)}/pdf", managers_only(student=OK))],
+    "certificates.revoke": [Case("POST", lambda w: f"/certificates/{_cert(w)}/revoke", managers_only(),
+                                 lambda w: {"reason": "Ошибка в фамилии"})],
+    "certificates.duplicate": [Case("POST", lambda w: f"/certificates/{_cert(w)}/duplicate", managers_only())],
+    "certificates.settings": [Case("GET", lambda w: f"/orgs/{w.school_a.id}/certificates/settings",
+                                   managers_only())],
+    "certificates.edit_template": [Case("GET", lambda w: f"/orgs/{w.school_a.id}/certificates/templates/statement",
+                                        managers_only())],
+    "certificates.frdo_page": [
+        Case("GET", lambda w: "/certificates/frdo", managers_only(other_admin=OK)),
+        Case("GET", lambda w: f"/certificates/frdo?org={w.school_a.id}&start=2026-01-01&end=2026-12-31",
+             managers_only())],
+    "certificates.frdo_download": [
+        Case("GET", lambda w: f"/certificates/frdo.xlsx?org={w.school_a.id}&start=2026-01-01&end=2026-12-31",
+             managers_only())],
+    "certificates.verify_form": [Case("GET", lambda w: "/verify", everyone())],
+    "certificates.verify": [Case("GET", lambda w: f"/verify/{_cert(w, code=True)}", everyone())],
+    # Runs: managers of the host organization run them, the run's teachers enrol and decide, learners see
+    # their own participation only.
+    "runs.catalogue": [Case("GET", lambda w: "/catalogue", members())],
+    "runs.my_courses": [Case("GET", lambda w: "/my/courses", members())],
+    "runs.open_run": [Case("GET", lambda w: f"/programmes/{_programme(w, 'published')}/runs/new",
+                           managers_only(other_admin=OK))],
+    "runs.edit_run": [Case("GET", lambda w: f"/runs/{_run(w)}/edit", managers_only())],
+    "runs.view_run": [Case("GET", lambda w: f"/runs/{_run(w)}", members(student=DENIED, other_admin=DENIED)),
+                      Case("GET", lambda w: f"/runs/{_run(w, is_published=True)}", members())],
+    "runs.add_staff": [Case("POST", lambda w: f"/runs/{_run(w)}/staff", managers_only(),
+                            lambda w: {"person": "method_a", "role": "teacher"})],
+    "runs.add_group": [Case("POST", lambda w: f"/runs/{_run(w)}/groups", managers_only(),
+                            lambda w: {"name": "Группа Х"})],
+    "runs.enrolments": [Case("GET", lambda w: f"/runs/{_run(w)}/enrolments", managers_only(teacher=OK))],
+    "runs.enrol_person": [Case("POST", lambda w: f"/runs/{_run(w)}/enrol", managers_only(teacher=OK),
+                               lambda w: {"person-person": "method_a"})],
+    "runs.enrol_cohort": [Case("POST", lambda w: f"/runs/{_run(w)}/enrol/cohort", managers_only(teacher=OK),
+                               lambda w: {"cohort-organization": str(w.school_a.id), "cohort-role": "student",
+                                          "cohort-grade": "9"})],
+    "runs.enrol_csv": [Case("POST", lambda w: f"/runs/{_run(w)}/enrol/csv", managers_only(teacher=OK), _csv_upload)],
+    "runs.request_enrolment": [
+        Case("POST", lambda w: f"/runs/{_run(w, is_published=True, self_enrolment=True, is_network=True)}/request",
+             members(teacher=DENIED), lambda w: {"note": "Прошу зачислить"})],
+    "runs.approve_enrolment": [Case("POST", lambda w: f"/enrolments/{_enrolment(w, 'requested')}/approve",
+                                    managers_only(teacher=OK))],
+    "runs.reject_enrolment": [Case("POST", lambda w: f"/enrolments/{_enrolment(w, 'requested')}/reject",
+                                   managers_only(teacher=OK))],
+    "runs.withdraw_enrolment": [Case("POST", lambda w: f"/enrolments/{_enrolment(w)}/withdraw",
+                                     members(other_admin=DENIED))],
+    # Course content: the run's teachers and the host's managers edit it; its learners open it.
+    "content.course": [Case("GET", lambda w: f"/runs/{_run(w)}/course", managers_only(teacher=OK)),
+                       Case("GET", lambda w: f"/runs/{_learner_run(w)}/course", members(other_admin=DENIED))],
+    "content.add_section": [Case("POST", lambda w: f"/runs/{_run(w)}/sections", managers_only(teacher=OK),
+                                 lambda w: {"title": "Новый раздел"})],
+    "content.edit_section": [Case("GET", lambda w: f"/sections/{_section(w)}/edit", managers_only(teacher=OK))],
+    "content.delete_section": [Case("POST", lambda w: f"/sections/{_section(w, empty=True)}/delete",
+                                    managers_only(teacher=OK))],
+    "content.new_activity": [Case("GET", lambda w: f"/sections/{_section(w)}/activities/new?kind=page",
+                                  managers_only(teacher=OK))],
+    "content.edit_activity": [Case("GET", lambda w: f"/activities/{_activity(w)}/edit", managers_only(teacher=OK))],
+    "content.delete_activity": [Case("POST", lambda w: f"/activities/{_activity(w)}/delete",
+                                     managers_only(teacher=OK))],
+    "content.view_activity": [Case("GET", lambda w: f"/activities/{_activity(w)}", members(other_admin=DENIED))],
+    "content.download": [Case("GET", lambda w: f"/activities/{_activity(w, 'file')}/download",
+                              members(other_admin=DENIED))],
+    "content.announce": [Case("POST", lambda w: f"/runs/{_run(w)}/announcements", managers_only(teacher=OK),
+                              lambda w: {"title": "Объявление", "body": "Текст"})],
 }
+
+
+def _cert(w, code: bool = False):
+    """A certificate of school A issued to student_a (the holder is the matrix's "student")."""
+    from datetime import date
+
+    from tests.courses.certificate_helpers import issue, make_programme
+
+    cert = issue(w.student_a, w.school_a, make_programme(w.school_a), issued_on=date(2026, 3, 30))
+    db.session.commit()
+    return cert.code if code else cert.id
 
 _users = {
     "student": lambda w: w.student_a, "teacher": lambda w: w.teacher_a, "other_admin": lambda w: w.admin_b,

@@ -15,3 +15,6 @@ user_deactivated = _signals.signal("user-deactivated")
 users_merged = _signals.signal("users-merged")
 #: sender=membership, by=actor, change='added'|'removed'|'changed'
 membership_changed = _signals.signal("membership-changed")
+#: sender=certificate, by=actor. Sent when a certificate is issued (not for a duplicate of one already
+#: issued): the portfolio adds an entry for it.
+certificate_issued = _signals.signal("certificate-issued")

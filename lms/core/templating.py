@@ -65,6 +65,9 @@ def navigation() -> list[tuple[str, str, str]]:
         items.append(("people.list_people", url_for("people.list_people"), _l("People")))
     if s.is_admin or s.member_org_ids or s.managed_org_ids:
         items.append(("programmes.list_programmes", url_for("programmes.list_programmes"), _l("Programmes")))
+    items.append(("runs.catalogue", url_for("runs.catalogue"), _l("Catalogue")))
+    items.append(("runs.my_courses", url_for("runs.my_courses"), _l("My courses")))
+    items.append(("certificates.mine", url_for("certificates.mine"), _l("Certificates")))
     if s.is_manager:
         items.append(("imports.start", url_for("imports.start"), _l("Import")))
         items.append(("main.audit_log", url_for("main.audit_log"), _l("Audit log")))

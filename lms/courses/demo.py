@@ -3,6 +3,9 @@ course of a resource centre), each brought to a different stage of its lifecycle
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from lms.courses import content, runs
 from lms.courses import programmes as services
 
 M = "credit"  # most modules end with a зачёт
@@ -48,6 +51,12 @@ PROGRAMMES = [
 
 
 def load_programmes(orgs: dict, users: dict) -> None:
+    programmes = _programmes(orgs, users)
+    _runs(orgs, users, programmes)
+
+
+def _programmes(orgs: dict, users: dict) -> dict:
+    created = {}
     author, expert, manager = users["methodologist"], users["lecturer"], users["cro_admin"]
     for title, code, kind, audience, note, subject, total, (final, final_hours), modules, stage in PROGRAMMES:
         owner = orgs[code]
@@ -58,6 +67,7 @@ def load_programmes(orgs: dict, users: dict) -> None:
             result_scale="pass_fail" if kind == "pd" else "five_point",
             threshold_5=86, threshold_4=71, threshold_3=51,
             description=f"Программа «{title}» сетевого объединения образовательных организаций г. Дубны.")
+        created[title] = programme
         services.set_curriculum(programme, [
             {"title": t, "lecture_hours": lec, "practice_hours": pr, "self_study_hours": ss, "control_form": cf}
             for t, lec, pr, ss, cf in modules], by=by)
@@ -73,3 +83,81 @@ def load_programmes(orgs: dict, users: dict) -> None:
         services.review(programme, by=reviewer, action="approve", comment="Программа соответствует требованиям.")
         if stage == "published":
             services.publish(programme, by=manager if code == "cro" else users["coordinator"])
+    return created
+
+
+def _runs(orgs: dict, users: dict, programmes: dict) -> None:
+    """Runs of the published programmes with learners at several stages (seed 004's dates moved to now)."""
+    today = date.today()
+    manager = users["cro_admin"]
+    intro = runs.open_run(
+        programmes["Введение в цифровую трансформацию"], orgs["cro"], by=manager, teachers=[users["methodologist"]],
+        groups=["Группа 1"], name="Поток 1", starts_on=today - timedelta(days=20), ends_on=today + timedelta(days=40),
+        capacity="25", is_published=True, self_enrolment=True, requires_approval=True, is_network=True)
+    group = intro.groups[0].id
+    _content(intro, users["methodologist"])
+    _finished_run(orgs, users, programmes["Введение в цифровую трансформацию"])
+    for login in ("teacher", "teacher_gym3", "teacher_lyceum6"):
+        runs.enrol(intro, users[login], by=manager, group_id=group)
+    runs.request_enrolment(intro, users["orgadmin"], note="Заместитель директора по УВР, школа № 1")
+    school = runs.open_run(
+        programmes["Цифровые технологии для трансформации школы"], orgs["cro"], by=manager,
+        teachers=[users["methodologist"]], name="Поток 1", starts_on=today + timedelta(days=10),
+        ends_on=today + timedelta(days=70), capacity="2", is_published=True, self_enrolment=True,
+        requires_approval=False, enrolment_key=None, is_network=True)
+    for login in ("teacher_gym3", "teacher", "lecturer"):  # two places: the third waits
+        runs.request_enrolment(school, users[login], note="")
+    profile = runs.open_run(
+        programmes["Основы инженерного проектирования"], orgs["lyceum6"], by=users["coordinator"],
+        teachers=[users["teacher_lyceum6"]], name="10–11 классы, 2026/27", starts_on=today - timedelta(days=60),
+        ends_on=today + timedelta(days=150), capacity="30", is_published=True, self_enrolment=True,
+        requires_approval=True, is_network=True)
+    for code in ("school1", "gym3"):
+        runs.enrol_cohort(profile, orgs[code], role="student", by=users["coordinator"], grade=10)
+
+
+def _content(run, teacher) -> None:
+    """Pages, a video link and an assignment in the sections of the demo run, with planned hours."""
+    from sqlalchemy import select
+
+    from lms.courses.models import Section
+    from lms.extensions import db
+
+    sections = db.session.scalars(select(Section).where(Section.run_id == run.id).order_by(Section.position)).all()
+    for section in sections:
+        hours = section.module.total_hours if section.module else 2
+        content.save_activity(section, {
+            "kind": "page", "title": f"Лекция: {section.title}", "planned_hours": hours // 2, "completion": "viewed",
+            "body": "<p>Материал лекции по теме раздела.</p><ul><li>Основные понятия</li>"
+                    "<li>Нормативные документы</li><li>Примеры из практики школ г. Дубны</li></ul>"}, by=teacher)
+        content.save_activity(section, {
+            "kind": "link", "title": "Видеозапись вебинара", "url": "https://example.org/webinar",
+            "planned_hours": 1, "completion": "viewed"}, by=teacher)
+        content.save_activity(section, {
+            "kind": "assignment", "title": f"Практическая работа: {section.title}",
+            "planned_hours": hours - hours // 2 - 1, "completion": "submitted", "max_points": 10, "pass_points": 6,
+            "body": "<p>Опишите, как вы примените материал раздела на своих уроках.</p>"}, by=teacher)
+
+
+def _finished_run(orgs: dict, users: dict, programme) -> None:
+    """Last spring's run of the 36-hour programme: two teachers completed it and hold numbered certificates
+    (PDFs are made on first download); one left."""
+    from lms.courses import certificates
+
+    manager, cro = users["cro_admin"], orgs["cro"]
+    certificates.update_settings(cro, by=manager, city="Дубна", director_name="Белоскова Е. Г.",
+                                 director_title="Директор", series="ЦРО", funding_source="Бюджет муниципалитета")
+    today = date.today()
+    start, end = date(today.year - 1, 3, 2), date(today.year - 1, 4, 24)
+    past = runs.open_run(programme, cro, by=manager, teachers=[users["methodologist"]], name="Поток весна",
+                         starts_on=start, ends_on=end, capacity="25", is_network=True)
+    for login in ("teacher", "teacher_lyceum6", "lecturer"):
+        enrolment = runs.enrol(past, users[login], by=manager)
+        if login == "lecturer":
+            runs.withdraw(enrolment, by=manager)
+            continue
+        runs.mark_completed(enrolment, by=manager)
+        certificates.issue_certificate(users[login], cro, programme=programme,
+                                       kind=certificates.kind_for_programme(programme), hours=programme.total_hours,
+                                       study_start=start, study_end=end, by=manager, issued_on=end,
+                                       run_id=past.id, enrolment_id=enrolment.id)

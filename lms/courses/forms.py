@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     FieldList,
@@ -118,3 +119,101 @@ class ReviewForm(FlaskForm):
         default="comment", validate_choice=False)
     module = SelectField(_l("About the module"), coerce=str, validate_choice=False)
     comment = TextAreaField(_l("Comment"))
+
+
+class RunForm(FlaskForm):
+    host = SelectField(_l("Host organization"), coerce=int, validate_choice=False)
+    name = StringField(_l("Name of the run"), description=_l("E.g. «Поток 1, осень 2026»."))
+    starts_on = StringField(_l("Starts on"))
+    ends_on = StringField(_l("Ends on"))
+    capacity = StringField(_l("Places"), description=_l("Leave empty for no limit. When the run is full, "
+                                                        "new learners go to the waiting list."))
+    is_published = BooleanField(_l("Show in the catalogue"))
+    self_enrolment = BooleanField(_l("People may ask to enrol from the catalogue"))
+    requires_approval = BooleanField(_l("A request needs approval"), default=True)
+    enrolment_key = StringField(_l("Enrolment key"),
+                                description=_l("Optional: whoever knows the key enrols at once, without approval."))
+    is_network = BooleanField(_l("Network form: learners of other organizations may enrol"))
+    is_template = BooleanField(_l("Template run: new runs of the programme copy its content"))
+    template = SelectField(_l("Copy content from"), coerce=str, validate_choice=False,
+                           description=_l("A template run of this programme; otherwise each curriculum module "
+                                          "gets an empty section."))
+    teachers = SelectMultipleField(_l("Teachers"), coerce=int, validate_choice=False,
+                                   description=_l("Staff of the host organization. Hold Ctrl to choose several."))
+    groups = StringField(_l("Groups"), description=_l("Names separated by commas, e.g. «Группа 1, Группа 2»."))
+
+    def run_data(self) -> dict:
+        return {name: getattr(self, name).data for name in (
+            "name", "starts_on", "ends_on", "capacity", "is_published", "self_enrolment", "requires_approval",
+            "enrolment_key", "is_network", "is_template")}
+
+
+class EnrolPersonForm(FlaskForm):
+    person = StringField(_l("Login or e-mail"))
+    group = SelectField(_l("Group"), coerce=str, validate_choice=False)
+
+
+class EnrolCohortForm(FlaskForm):
+    organization = SelectField(_l("Organization"), coerce=int, validate_choice=False)
+    role = SelectField(_l("Who"), choices=[("student", _l("Students")), ("teacher", _l("Teachers")),
+                                           ("methodologist", _l("Methodologists"))], validate_choice=False)
+    grade = StringField(_l("Grade"), description=_l("For students: leave empty for every grade."))
+    class_letter = StringField(_l("Class letter"))
+    group = SelectField(_l("Group"), coerce=str, validate_choice=False)
+
+
+class EnrolCsvForm(FlaskForm):
+    file = FileField(_l("CSV file"), description=_l("One person per line: login or e-mail, optionally a group "
+                                                    "after a «;». UTF-8 or Windows-1251."))
+    dry_run = BooleanField(_l("Check only, enrol nobody"), default=True)
+
+
+class StaffForm(FlaskForm):
+    person = StringField(_l("Login or e-mail"))
+    role = SelectField(_l("Role in the run"), choices=[("teacher", _l("Teacher")), ("assistant", _l("Assistant"))],
+                       validate_choice=False)
+
+
+class GroupForm(FlaskForm):
+    name = StringField(_l("Group name"))
+
+
+class RequestEnrolmentForm(FlaskForm):
+    key = StringField(_l("Enrolment key"))
+    note = TextAreaField(_l("Note to the organizers"), description=_l("Optional, e.g. your position and school."))
+
+
+class SectionForm(FlaskForm):
+    title = StringField(_l("Section title"))
+    summary = TextAreaField(_l("Summary"))
+
+
+class ActivityForm(FlaskForm):
+    title = StringField(_l("Title"))
+    body = TextAreaField(_l("Text"), description=_l("Formatting: HTML paragraphs, lists, links, tables and images; "
+                                                    "scripts and styles are removed."))
+    url = StringField(_l("Web address"), description=_l("A page or a video, e.g. https://…"))
+    file = FileField(_l("File"), description=_l("Up to 200 MB."))
+    planned_hours = StringField(_l("Planned academic hours"))
+    completion = SelectField(_l("Completed when"), choices=[
+        ("none", _l("Does not count toward completion")), ("viewed", _l("The learner has opened it")),
+        ("submitted", _l("The learner has submitted work")), ("graded", _l("Graded at or above the pass mark")),
+        ("attended", _l("Attended (webinars)"))], validate_choice=False)
+    is_visible = BooleanField(_l("Visible to learners"), default=True)
+    available_from = StringField(_l("Open from"))
+    available_until = StringField(_l("Open until"))
+    requires_activity = SelectField(_l("Only after completing"), coerce=str, validate_choice=False)
+    group = SelectField(_l("Only for the group"), coerce=str, validate_choice=False)
+    opens_at = StringField(_l("Submissions open"))
+    due_at = StringField(_l("Due"))
+    cutoff_at = StringField(_l("Cut-off"), description=_l("After this moment nothing is accepted; between the due "
+                                                          "date and the cut-off work is accepted as late."))
+    online_text = BooleanField(_l("Online text"), default=True)
+    files = BooleanField(_l("File uploads"), default=True)
+    max_points = StringField(_l("Maximum points"))
+    pass_points = StringField(_l("Pass mark, points"))
+
+
+class AnnouncementForm(FlaskForm):
+    title = StringField(_l("Subject"))
+    body = TextAreaField(_l("Text"))

@@ -60,6 +60,30 @@ REVIEW_ACTION_LABELS = {
     "archive": _l("Archived"),
     "withdraw": _l("Withdrawn from review"),
 }
+ENROLMENT_STATUS_LABELS = {
+    "requested": _l("Request awaits approval"),
+    "waitlisted": _l("On the waiting list"),
+    "active": _l("Studying"),
+    "completed": _l("Completed"),
+    "withdrawn": _l("Left"),
+    "rejected": _l("Request rejected"),
+}
+ENROLMENT_METHOD_LABELS = {
+    "manual": _l("by the organizers"),
+    "self": _l("by request"),
+    "key": _l("with the enrolment key"),
+    "csv": _l("from a file"),
+    "cohort": _l("with a class or organization"),
+}
+ACTIVITY_KIND_LABELS = {
+    "page": _l("Page"),
+    "file": _l("File"),
+    "link": _l("Link or video"),
+    "assignment": _l("Assignment"),
+    "quiz": _l("Quiz"),
+    "webinar": _l("Webinar"),
+    "survey": _l("Survey"),
+}
 
 
 def course_labels() -> dict:
@@ -68,4 +92,6 @@ def course_labels() -> dict:
         "audience_labels": AUDIENCE_LABELS, "programme_status_labels": PROGRAMME_STATUS_LABELS,
         "control_form_labels": CONTROL_FORM_LABELS, "final_attestation_labels": FINAL_ATTESTATION_LABELS,
         "result_scale_labels": RESULT_SCALE_LABELS, "review_action_labels": REVIEW_ACTION_LABELS,
+        "enrolment_status_labels": ENROLMENT_STATUS_LABELS, "enrolment_method_labels": ENROLMENT_METHOD_LABELS,
+        "activity_kind_labels": ACTIVITY_KIND_LABELS,
     }

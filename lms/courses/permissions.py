@@ -97,3 +97,100 @@ def programme_orgs(user) -> list[Organization]:
     if ids is not None:
         stmt = stmt.where(Organization.id.in_(sorted(ids)))
     return list(db.session.scalars(stmt))
+
+
+# --- certificates --------------------------------------------------------------------------------
+
+def can_manage_certificates(user, organization) -> bool:
+    """Issue, revoke, export and edit the document templates of an organization: its administrator,
+    the municipality's coordinator and the global administrator."""
+    return organization is not None and scope_of(user).manages(organization.id)
+
+
+def can_view_certificate(user, certificate) -> bool:
+    """The holder and the issuing organization's managers; nobody else (not another organization's admin,
+    not the holder's teachers)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return certificate.holder_id == user.id or scope_of(user).manages(certificate.organization_id)
+
+
+def can_download_certificate(user, certificate) -> bool:
+    """Managers download any PDF of their organization; the holder, only a document not revoked."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if scope_of(user).manages(certificate.organization_id):
+        return True
+    return certificate.holder_id == user.id and certificate.status != "revoked"
+
+
+def can_export_frdo(user) -> bool:
+    """The ФИС ФРДО page: anyone who manages an organization."""
+    return scope_of(user).is_manager
+
+
+# --- course runs ---------------------------------------------------------------------------------
+# (kept below the certificates' predicates: each block stands alone)
+
+def run_host_orgs(user) -> list:
+    """Organizations in which ``user`` may open runs: those they manage (all, for the global admin)."""
+    from lms.orgs.permissions import managed_organizations
+
+    return managed_organizations(user)
+
+
+def can_open_run(user, programme) -> bool:
+    return programme.status == ProgrammeStatus.PUBLISHED and scope_of(user).is_manager
+
+
+def can_manage_run(user, run) -> bool:
+    return scope_of(user).manages(run.host_organization_id)
+
+
+def teaches_run(user, run) -> bool:
+    return any(s.user_id == user.id for s in run.staff)
+
+
+def can_enrol_others(user, run) -> bool:
+    """Managers of the host organization and the run's teachers enrol people and decide requests."""
+    return can_manage_run(user, run) or teaches_run(user, run)
+
+
+def _enrolment_of(user, run):
+    from lms.courses.models import Enrolment
+
+    return db.session.scalar(select(Enrolment).where(Enrolment.run_id == run.id, Enrolment.user_id == user.id))
+
+
+def can_view_run(user, run) -> bool:
+    if can_enrol_others(user, run):
+        return True
+    if run.is_published and run.cancelled_at is None:
+        return True
+    return _enrolment_of(user, run) is not None
+
+
+def can_request_enrolment(user, run) -> bool:
+    return run.is_published and run.self_enrolment and run.cancelled_at is None and not teaches_run(user, run)
+
+
+def can_leave(user, enrolment) -> bool:
+    return enrolment.user_id == user.id or can_enrol_others(user, enrolment.run)
+
+
+# --- course content ------------------------------------------------------------------------------
+
+def can_edit_content(user, run) -> bool:
+    """Managers of the host organization and the run's teachers (assistants grade, they do not edit)."""
+    return can_manage_run(user, run) or any(s.user_id == user.id and s.role == "teacher" for s in run.staff)
+
+
+def is_learner(user, run) -> bool:
+    from lms.courses.models import HOLDS_PLACE
+
+    enrolment = _enrolment_of(user, run)
+    return enrolment is not None and enrolment.status in HOLDS_PLACE
+
+
+def can_view_content(user, run) -> bool:
+    return can_enrol_others(user, run) or is_learner(user, run)

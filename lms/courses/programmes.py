@@ -300,11 +300,12 @@ def reviewer_candidates(programme: Programme) -> list[User]:
     """Methodologists of the owner's municipality, offered in the submit form (an expert of another
     organization can be named by login as well)."""
     org = programme.owner_organization
-    stmt = (select(User).join(Membership, Membership.user_id == User.id)
-            .join(Organization, Organization.id == Membership.organization_id)
-            .where(Organization.municipality_id == org.municipality_id, Membership.role == Role.METHODOLOGIST,
-                   User.is_active.is_(True), Organization.is_active.is_(True))
-            .distinct().order_by(User.surname, User.name).limit(500))
+    methodologists = (select(Membership.user_id).join(Organization, Organization.id == Membership.organization_id)
+                      .where(Organization.municipality_id == org.municipality_id,
+                             Membership.role == Role.METHODOLOGIST, Organization.is_active.is_(True)))
+    # IN, not JOIN … DISTINCT: PostgreSQL cannot compare the users' JSON columns for DISTINCT.
+    stmt = (select(User).where(User.id.in_(methodologists), User.is_active.is_(True))
+            .order_by(User.surname, User.name).limit(500))
     return [u for u in db.session.scalars(stmt) if u.id != programme.author_id]
 
 

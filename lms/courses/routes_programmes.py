@@ -14,9 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
-from lms.accounts.models import User
-from lms.accounts.services import normalize_username
-from lms.core.errors import ValidationError
+from lms.accounts.services import find_by_login
 from lms.core.forms import form_status, submit
 from lms.core.loading import get_or_404
 from lms.core.pdf import render_pdf
@@ -25,7 +23,7 @@ from lms.courses import permissions as perm
 from lms.courses import programmes as services
 from lms.courses.forms import CurriculumForm, ProgrammeForm, ReviewForm, SubmitForReviewForm
 from lms.courses.labels import PROGRAMME_KIND_LABELS, PROGRAMME_STATUS_LABELS, course_labels
-from lms.courses.models import Programme
+from lms.courses.models import CourseRun, Programme
 from lms.extensions import db
 from lms.orgs.models import Organization
 
@@ -195,7 +193,14 @@ def view_programme(programme_id: int):
         can_withdraw=perm.can_withdraw_programme(current_user, programme),
         can_publish=perm.can_publish_programme(current_user, programme),
         can_version=perm.can_version_programme(current_user, programme),
-        open_version=services.open_version(programme) if programme.is_frozen else None)
+        open_version=services.open_version(programme) if programme.is_frozen else None,
+        runs=_visible_runs(programme), can_open_run=perm.can_open_run(current_user, programme))
+
+
+def _visible_runs(programme: Programme) -> list[CourseRun]:
+    rows = db.session.scalars(select(CourseRun).where(CourseRun.programme_id == programme.id)
+                              .order_by(CourseRun.starts_on.desc())).all()
+    return [r for r in rows if perm.can_view_run(current_user, r)]
 
 
 @bp.route("/programmes/<int:programme_id>/plan.pdf")
@@ -224,8 +229,8 @@ def submit_programme(programme_id: int):
     if form.validate_on_submit():
         reviewers = [u for u in candidates if u.id in set(form.reviewers.data or [])]
         expert_login = (form.expert.data or "").strip()
-        expert = _find_user(expert_login) if expert_login else None
-        if expert_login and expert is None:
+        expert = find_by_login(expert_login) if expert_login else None
+        if expert_login and (expert is None or not expert.is_active):
             form.expert.errors = [_("No active person with this login or e-mail.")]
         else:
             if expert is not None:
@@ -238,17 +243,6 @@ def submit_programme(programme_id: int):
                 return redirect(url_for("programmes.view_programme", programme_id=programme.id))
     return render_template("programmes/submit.html", form=form, programme=programme,
                            problems=services.hours_problems(programme)), form_status(form)
-
-
-def _find_user(login: str) -> User | None:
-    key = login.strip().lower()
-    if "@" in key:
-        return db.session.scalar(select(User).where(db.func.lower(User.email) == key, User.is_active.is_(True)))
-    try:
-        key = normalize_username(key)
-    except ValidationError:
-        return None
-    return db.session.scalar(select(User).where(User.username == key, User.is_active.is_(True)))
 
 
 @bp.route("/programmes/<int:programme_id>/review", methods=["POST"])
@@ -271,7 +265,7 @@ def review_programme(programme_id: int):
         "programmes/view.html", programme=programme, summary=services.hours_summary(programme),
         problems=services.hours_problems(programme), versions=services.versions(programme), review_form=form,
         can_edit=False, can_submit=False, can_withdraw=False, can_publish=False, can_version=False,
-        open_version=None), form_status(form)
+        open_version=None, runs=[], can_open_run=False), form_status(form)
 
 
 def _transition(programme_id: int, predicate, action, message: str):

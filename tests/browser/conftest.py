@@ -62,7 +62,7 @@ def browser():
 class LiveServer:
     url: str
     app: object
-    ids: dict[str, int]
+    ids: dict[str, int | str]  # ids by «kind:name», and verification codes («code:1»)
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +96,15 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         # programme:1 … the demo programmes in the order lms/courses/demo.py creates them
         ids.update({f"programme:{n}": p.id for n, p in enumerate(
             db.session.scalars(select(Programme).order_by(Programme.id)), start=1)})
+        from lms.courses.models import Certificate, CourseRun
+
+        ids.update({f"certificate:{n}": c.id for n, c in enumerate(
+            db.session.scalars(select(Certificate).order_by(Certificate.id)), start=1)})
+        ids.update({f"code:{n}": c.code for n, c in enumerate(
+            db.session.scalars(select(Certificate).order_by(Certificate.id)), start=1)})
+
+        ids.update({f"run:{n}": r.id for n, r in enumerate(
+            db.session.scalars(select(CourseRun).order_by(CourseRun.id)), start=1)})
         db.session.remove()
     app.add_url_rule(AXE_PATH, "test_axe_js", lambda: send_file(AXE_JS, mimetype="text/javascript", max_age=3600))
     server = make_server("127.0.0.1", 0, app, threaded=True)

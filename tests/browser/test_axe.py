@@ -45,6 +45,22 @@ PAGES = [
     ("methodologist", "/programmes/<programme:4>/curriculum", 200),
     ("methodologist", "/programmes/<programme:4>/submit", 200),
     ("lecturer", "/programmes/<programme:3>", 200),
+    ("student", "/catalogue", 200),
+    ("student", "/my/courses", 200),
+    ("orgadmin", "/runs/<run:1>", 200),
+    ("methodologist", "/runs/<run:1>/enrolments", 200),
+    ("coordinator", "/programmes/<programme:1>/runs/new", 200),
+    ("teacher", "/runs/<run:1>/course", 200),
+    ("methodologist", "/runs/<run:1>/course", 200),
+    ("teacher", "/certificates", 200),
+    ("cro_admin", "/orgs/<org:cro>/certificates", 200),
+    ("cro_admin", "/certificates/<certificate:1>", 200),
+    ("cro_admin", "/orgs/<org:cro>/certificates/new", 200),
+    ("cro_admin", "/orgs/<org:cro>/certificates/settings", 200),
+    ("coordinator", "/certificates/frdo", 200),
+    (None, "/verify", 200),
+    (None, "/verify/<code:1>", 200),
+    (None, "/verify/no-such-code-1234", 404),
 ]
 
 #: Pages other parts of the application are still adding: checked when they render, skipped before.

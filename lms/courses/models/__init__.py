@@ -1,5 +1,23 @@
 """The courses domain's models, one module per concern."""
 
+from lms.courses.models.certificates import (  # noqa: F401, E402
+    Certificate,
+    CertificateSequence,
+    CertificateSettings,
+    CertificateStatus,
+    CertificateTemplate,
+    DocumentKind,
+    VerificationAttempt,
+)
+from lms.courses.models.content import (  # noqa: F401, E402
+    SLOT_KINDS,
+    Activity,
+    ActivityKind,
+    ActivityProgress,
+    Announcement,
+    CompletionRule,
+    Section,
+)
 from lms.courses.models.programmes import (  # noqa: F401
     DEFAULT_FIVE_POINT,
     FROZEN,
@@ -16,4 +34,15 @@ from lms.courses.models.programmes import (  # noqa: F401
     ProgrammeStatus,
     ResultScale,
     ReviewAction,
+)
+from lms.courses.models.runs import (  # noqa: F401, E402
+    ENDED,
+    HOLDS_PLACE,
+    CourseRun,
+    Enrolment,
+    EnrolmentMethod,
+    EnrolmentStatus,
+    RunGroup,
+    RunStaff,
+    RunStaffRole,
 )

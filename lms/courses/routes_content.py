@@ -1,0 +1,312 @@
+"""The course page of a run, its sections and activities (page, file, link or video, assignment; slots for
+quizzes, webinars and surveys), what a learner may open and has completed, and announcements."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from lms.core.errors import ValidationError
+from lms.core.forms import flash_form_errors, form_status, submit
+from lms.core.loading import get_or_404
+from lms.core.permissions import require
+from lms.core.storage import get_storage
+from lms.courses import content as services
+from lms.courses import permissions as perm
+from lms.courses.forms import ActivityForm, AnnouncementForm, SectionForm
+from lms.courses.labels import course_labels
+from lms.courses.models import (
+    Activity,
+    ActivityKind,
+    Announcement,
+    CourseRun,
+    Enrolment,
+    Section,
+)
+from lms.extensions import db
+
+bp = Blueprint("content", __name__)
+
+
+@bp.context_processor
+def _labels():
+    return course_labels()
+
+
+def _zone(run: CourseRun) -> ZoneInfo:
+    return ZoneInfo(run.host_organization.time_zone or "Europe/Moscow")
+
+
+def _local_input(moment: datetime | None, run: CourseRun) -> str:
+    return moment.astimezone(_zone(run)).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def _parse_local(value: str | None, run: CourseRun, field: str) -> datetime | None:
+    """A «datetime-local» input, in the host organization's time zone, as UTC."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=_zone(run)).astimezone(UTC)
+        except ValueError:
+            continue
+    raise ValidationError(_("A date and time are expected, e.g. 01.09.2026 09:00."), field=field)
+
+
+# --- the course page -----------------------------------------------------------------------------
+
+@bp.route("/runs/<int:run_id>/course")
+@login_required
+def course(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_view_content(current_user, run))
+    editing = perm.can_edit_content(current_user, run)
+    staff = perm.can_enrol_others(current_user, run)
+    sections = list(db.session.scalars(
+        select(Section).where(Section.run_id == run.id).order_by(Section.position)
+        .options(selectinload(Section.module), selectinload(Section.activities).selectinload(Activity.requires_activity))))
+    activities = [a for s in sections for a in s.activities]
+    rows = services.progress_rows(run.id, current_user.id)
+    completed = {a for a, p in rows.items() if p.completed_at}
+    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.run_id == run.id,
+                                                          Enrolment.user_id == current_user.id))
+    groups = {enrolment.group_id} if enrolment and enrolment.group_id else set()
+    access = {a.id: services.access(a, group_ids=groups, completed=completed, staff=staff) for a in activities}
+    visible = activities if staff else [a for a in activities if a.is_visible and
+                                        (a.group_id is None or a.group_id in groups)]
+    progress = services.learner_progress(visible, rows, run.programme.total_hours)
+    announcements = db.session.scalars(select(Announcement).where(Announcement.run_id == run.id)
+                                       .order_by(Announcement.created_at.desc()).limit(5)).all()
+    return render_template("content/course.html", run=run, sections=sections, access=access, rows=rows,
+                           progress=progress, editing=editing, staff=staff, announcements=announcements,
+                           hours_notes=services.hours_plan(run, sections) if editing else [],
+                           section_form=SectionForm(formdata=None), announcement_form=AnnouncementForm(formdata=None),
+                           kinds=list(ActivityKind))
+
+
+@bp.route("/runs/<int:run_id>/sections", methods=["POST"])
+@login_required
+def add_section(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_edit_content(current_user, run))
+    form = SectionForm()
+    if form.validate_on_submit():
+        ok, _s = submit(lambda: services.add_section(run, title=form.title.data, summary=form.summary.data or "",
+                                                     by=current_user))
+        if ok:
+            flash(_("Section added."), "success")
+    else:
+        flash_form_errors(form)
+    return redirect(url_for("content.course", run_id=run.id))
+
+
+@bp.route("/sections/<int:section_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_section(section_id: int):
+    section = get_or_404(Section, section_id)
+    run = db.session.get(CourseRun, section.run_id)
+    require(perm.can_edit_content(current_user, run))
+    form = SectionForm(obj=section if request.method == "GET" else None)
+    if form.validate_on_submit():
+        ok, _r = submit(lambda: services.update_section(section, title=form.title.data,
+                                                        summary=form.summary.data or "", by=current_user),
+                        form=form, field="title")
+        if ok:
+            flash(_("Saved."), "success")
+            return redirect(url_for("content.course", run_id=run.id))
+    return render_template("content/section_form.html", form=form, section=section, run=run), form_status(form)
+
+
+@bp.route("/sections/<int:section_id>/delete", methods=["POST"])
+@login_required
+def delete_section(section_id: int):
+    section = get_or_404(Section, section_id)
+    run = db.session.get(CourseRun, section.run_id)
+    require(perm.can_edit_content(current_user, run))
+    ok, _r = submit(lambda: services.delete_section(section, by=current_user))
+    if ok:
+        flash(_("Section deleted."), "success")
+    return redirect(url_for("content.course", run_id=run.id))
+
+
+# --- activities ----------------------------------------------------------------------------------
+
+def _activity_form(run: CourseRun, activity: Activity | None, formdata=None) -> ActivityForm:
+    form = ActivityForm(formdata=formdata)
+    others = db.session.scalars(select(Activity).where(Activity.run_id == run.id).order_by(Activity.id)).all()
+    form.requires_activity.choices = [("", _("No condition"))] + [
+        (str(a.id), a.title) for a in others if activity is None or a.id != activity.id]
+    form.group.choices = [("", _("Everyone"))] + [(str(g.id), g.name) for g in run.groups]
+    if formdata is None and activity is not None:
+        for name in ("title", "body", "url", "planned_hours", "completion", "is_visible"):
+            getattr(form, name).data = getattr(activity, name)
+        form.planned_hours.data = str(activity.planned_hours)
+        form.available_from.data = _local_input(activity.available_from, run)
+        form.available_until.data = _local_input(activity.available_until, run)
+        form.requires_activity.data = str(activity.requires_activity_id or "")
+        form.group.data = str(activity.group_id or "")
+        settings = activity.settings or {}
+        for name in ("opens_at", "due_at", "cutoff_at"):
+            value = settings.get(name)
+            getattr(form, name).data = _local_input(datetime.fromisoformat(value), run) if value else ""
+        form.online_text.data = settings.get("online_text", True)
+        form.files.data = settings.get("files", True)
+        form.max_points.data = str(settings.get("max_points", 100))
+        form.pass_points.data = str(settings.get("pass_points", 0))
+    return form
+
+
+def _activity_data(form: ActivityForm, run: CourseRun, kind: str) -> dict:
+    data = {name: getattr(form, name).data for name in (
+        "title", "body", "url", "planned_hours", "completion", "is_visible", "online_text", "files", "max_points",
+        "pass_points")}
+    data["kind"] = kind
+    errors = {}
+    for name in ("available_from", "available_until", "opens_at", "due_at", "cutoff_at"):
+        try:
+            data[name] = _parse_local(getattr(form, name).data, run, name)
+        except ValidationError as exc:
+            errors[name] = exc.message
+    if errors:
+        raise ValidationError.of(errors)
+    data["requires_activity_id"] = int(form.requires_activity.data) if (form.requires_activity.data or "").isdigit() \
+        else None
+    data["group_id"] = int(form.group.data) if (form.group.data or "").isdigit() else None
+    return data
+
+
+def _upload():
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return None
+    file.stream.seek(0, 2)  # the upload is spooled to a temporary file: its size is known
+    length = file.stream.tell()
+    file.stream.seek(0)
+    return services.Upload(filename=file.filename, stream=file.stream, length=length,
+                           content_type=file.mimetype or "application/octet-stream")
+
+
+@bp.route("/sections/<int:section_id>/activities/new", methods=["GET", "POST"])
+@login_required
+def new_activity(section_id: int):
+    section = get_or_404(Section, section_id)
+    run = db.session.get(CourseRun, section.run_id)
+    require(perm.can_edit_content(current_user, run))
+    kind = request.args.get("kind", "page")
+    if kind not in set(ActivityKind):
+        abort(404)
+    form = _activity_form(run, None, request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form.completion.data = "submitted" if kind == ActivityKind.ASSIGNMENT else "viewed"
+        form.planned_hours.data = "1"
+        form.max_points.data, form.pass_points.data = "100", "50"
+    if form.validate_on_submit():
+        ok, activity = submit(lambda: services.save_activity(section, _activity_data(form, run, kind), by=current_user,
+                                                             upload=_upload()),
+                              form=form, field="title", aliases=_ALIASES)
+        if ok:
+            flash(_("Activity added."), "success")
+            return redirect(url_for("content.course", run_id=run.id, _anchor=f"activity-{activity.id}"))
+    return render_template("content/activity_form.html", form=form, section=section, run=run, kind=kind,
+                           activity=None), form_status(form)
+
+
+_ALIASES = {"requires_activity_id": "requires_activity", "group_id": "group", "kind": "title"}
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_activity(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    run = db.session.get(CourseRun, activity.run_id)
+    require(perm.can_edit_content(current_user, run))
+    form = _activity_form(run, activity, request.form if request.method == "POST" else None)
+    if form.validate_on_submit():
+        ok, _a = submit(lambda: services.save_activity(activity.section, _activity_data(form, run, activity.kind),
+                                                       by=current_user, activity=activity, upload=_upload()),
+                        form=form, field="title", aliases=_ALIASES)
+        if ok:
+            flash(_("Saved."), "success")
+            return redirect(url_for("content.course", run_id=run.id, _anchor=f"activity-{activity.id}"))
+    return render_template("content/activity_form.html", form=form, section=activity.section, run=run,
+                           kind=activity.kind, activity=activity), form_status(form)
+
+
+@bp.route("/activities/<int:activity_id>/delete", methods=["POST"])
+@login_required
+def delete_activity(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    run = db.session.get(CourseRun, activity.run_id)
+    require(perm.can_edit_content(current_user, run))
+    ok, _r = submit(lambda: services.delete_activity(activity, by=current_user))
+    if ok:
+        flash(_("Activity deleted."), "success")
+    return redirect(url_for("content.course", run_id=run.id))
+
+
+def _open(activity: Activity) -> tuple[CourseRun, bool]:
+    """Load the run and refuse unless the user may open this activity now (403 with the reason)."""
+    run = db.session.get(CourseRun, activity.run_id)
+    require(perm.can_view_content(current_user, run))
+    staff = perm.can_enrol_others(current_user, run)
+    if not staff:
+        enrolment = db.session.scalar(select(Enrolment).where(Enrolment.run_id == run.id,
+                                                              Enrolment.user_id == current_user.id))
+        rows = services.progress_rows(run.id, current_user.id)
+        state = services.access(activity, group_ids={enrolment.group_id} if enrolment.group_id else set(),
+                                completed={a for a, p in rows.items() if p.completed_at})
+        if not state.open:
+            abort(403, description=state.reason)
+    return run, staff
+
+
+@bp.route("/activities/<int:activity_id>")
+@login_required
+def view_activity(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    run, staff = _open(activity)
+    if not staff:
+        services.record_view(activity, current_user)
+        db.session.commit()
+    settings = activity.settings or {}
+    moments = {k: datetime.fromisoformat(v) for k, v in settings.items() if k.endswith("_at") and v}
+    return render_template("content/activity.html", activity=activity, run=run, staff=staff, moments=moments,
+                           editing=perm.can_edit_content(current_user, run))
+
+
+@bp.route("/activities/<int:activity_id>/download")
+@login_required
+def download(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    if not activity.file_key:
+        abort(404)
+    run, staff = _open(activity)
+    if not staff:
+        services.record_view(activity, current_user)
+        db.session.commit()
+    return redirect(get_storage().presigned_url(activity.file_key, download_name=activity.file_name))
+
+
+# --- announcements -------------------------------------------------------------------------------
+
+@bp.route("/runs/<int:run_id>/announcements", methods=["POST"])
+@login_required
+def announce(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_edit_content(current_user, run))
+    form = AnnouncementForm()
+    if form.validate_on_submit():
+        ok, _a = submit(lambda: services.announce(run, title=form.title.data, body=form.body.data or "",
+                                                  by=current_user))
+        if ok:
+            flash(_("The announcement is posted and sent to the learners by e-mail."), "success")
+    else:
+        flash_form_errors(form)
+    return redirect(url_for("content.course", run_id=run.id))
