@@ -105,6 +105,7 @@ ACTION_LABELS = {
     "enrolment_requested": _l("Asked to enrol in a course"), "enrolment_approved": _l("Enrolment request approved"),
     "enrolment_rejected": _l("Enrolment request rejected"), "enrolment_withdrawn": _l("Left a course"),
     "enrolment_completed": _l("Completed a course"),
+    "work_submitted": _l("Assignment work submitted"), "work_graded": _l("Assignment work graded"),
     "login": _l("Logged in"), "login_failed": _l("Failed login attempt"), "user_created": _l("Person created"),
     "user_updated": _l("Person changed"), "user_deactivated": _l("Person deactivated"),
     "user_reactivated": _l("Person reactivated"), "users_merged": _l("Duplicates merged"),

@@ -208,6 +208,27 @@ def _activity(w, kind: str = "page"):
     return activity.id
 
 
+def _submission(w):
+    """School A's pupil's submitted work for an assignment of their run; returns (activity, submission, file)."""
+    import io
+
+    from lms.courses import assignments, content
+    from lms.courses.models import Activity
+
+    activity = db.session.get(Activity, _activity(w, "assignment"))
+    work = assignments.submit(activity, w.student_a, text="Ответ",
+                              uploads=[content.Upload("otvet.pdf", io.BytesIO(b"%PDF-1.4"), 8, "application/pdf")])
+    db.session.commit()
+    return activity.id, work.id, work.files[0].id
+
+
+def _learner_only(**over):
+    d = dict.fromkeys(ROLES, DENIED)
+    d.update(anonymous=LOGIN, student=OK)
+    d.update(over)
+    return d
+
+
 def _csv_upload(w):
     import io
 
@@ -389,6 +410,14 @@ MATRIX: dict[str, list[Case]] = {
                               members(other_admin=DENIED))],
     "content.announce": [Case("POST", lambda w: f"/runs/{_run(w)}/announcements", managers_only(teacher=OK),
                               lambda w: {"title": "Объявление", "body": "Текст"})],
+    "content.submit_work": [Case("POST", lambda w: f"/activities/{_activity(w, 'assignment')}/submit", _learner_only(),
+                                 lambda w: {"text": "Мой ответ"})],
+    "content.submissions": [Case("GET", lambda w: f"/activities/{_activity(w, 'assignment')}/submissions",
+                                 managers_only(teacher=OK))],
+    "content.grade_submission": [Case("GET", lambda w: f"/submissions/{_submission(w)[1]}/grade",
+                                      managers_only(teacher=OK))],
+    "content.submission_file": [Case("GET", lambda w: f"/submission-files/{_submission(w)[2]}",
+                                     members(other_admin=DENIED))],
 }
 
 

@@ -163,7 +163,7 @@ def _file_key(run: CourseRun, filename: str) -> str:
     return f"runs/{run.id}/files/{secrets.token_hex(8)}-{safe}"
 
 
-def _check_upload(filename: str, length: int | None) -> str:
+def check_upload(filename: str, length: int | None) -> str:
     name = posixpath.basename((filename or "").replace("\\", "/")).strip()
     if not name:
         raise ValidationError(_("Choose a file."), field="file")
@@ -247,7 +247,7 @@ def save_activity(section: Section, data: dict, *, by: User, activity: Activity 
         errors["file"] = _("Choose a file.")
     if upload is not None:
         try:
-            upload.filename = _check_upload(upload.filename, upload.length)
+            upload.filename = check_upload(upload.filename, upload.length)
         except ValidationError as exc:
             errors["file"] = exc.message
     if kind == ActivityKind.ASSIGNMENT:

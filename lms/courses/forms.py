@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     FieldList,
@@ -217,3 +217,14 @@ class ActivityForm(FlaskForm):
 class AnnouncementForm(FlaskForm):
     title = StringField(_l("Subject"))
     body = TextAreaField(_l("Text"))
+
+
+class SubmitWorkForm(FlaskForm):
+    text = TextAreaField(_l("Your answer"))
+    files = MultipleFileField(_l("Files"), description=_l("Up to 10 files, 200 MB each."))
+
+
+class GradeForm(FlaskForm):
+    points = StringField(_l("Points"))
+    feedback = TextAreaField(_l("Feedback"))
+    files = MultipleFileField(_l("Feedback files"))

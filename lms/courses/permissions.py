@@ -194,3 +194,8 @@ def is_learner(user, run) -> bool:
 
 def can_view_content(user, run) -> bool:
     return can_enrol_others(user, run) or is_learner(user, run)
+
+
+def can_see_submission(user, submission, run) -> bool:
+    """The learner who sent it, and the run's teachers and assistants and the host's managers."""
+    return submission.user_id == user.id or can_enrol_others(user, run)

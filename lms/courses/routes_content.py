@@ -17,9 +17,10 @@ from lms.core.forms import flash_form_errors, form_status, submit
 from lms.core.loading import get_or_404
 from lms.core.permissions import require
 from lms.core.storage import get_storage
+from lms.courses import assignments
 from lms.courses import content as services
 from lms.courses import permissions as perm
-from lms.courses.forms import ActivityForm, AnnouncementForm, SectionForm
+from lms.courses.forms import ActivityForm, AnnouncementForm, GradeForm, SectionForm, SubmitWorkForm
 from lms.courses.labels import course_labels
 from lms.courses.models import (
     Activity,
@@ -28,6 +29,8 @@ from lms.courses.models import (
     CourseRun,
     Enrolment,
     Section,
+    Submission,
+    SubmissionFile,
 )
 from lms.extensions import db
 
@@ -182,15 +185,21 @@ def _activity_data(form: ActivityForm, run: CourseRun, kind: str) -> dict:
     return data
 
 
-def _upload():
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        return None
+def _as_upload(file) -> services.Upload:
     file.stream.seek(0, 2)  # the upload is spooled to a temporary file: its size is known
     length = file.stream.tell()
     file.stream.seek(0)
     return services.Upload(filename=file.filename, stream=file.stream, length=length,
                            content_type=file.mimetype or "application/octet-stream")
+
+
+def _upload():
+    file = request.files.get("file")
+    return _as_upload(file) if file is not None and file.filename else None
+
+
+def _uploads(name: str) -> list[services.Upload]:
+    return [_as_upload(f) for f in request.files.getlist(name) if f and f.filename]
 
 
 @bp.route("/sections/<int:section_id>/activities/new", methods=["GET", "POST"])
@@ -275,10 +284,77 @@ def view_activity(activity_id: int):
     if not staff:
         services.record_view(activity, current_user)
         db.session.commit()
+    return _activity_page(activity, run, staff)
+
+
+def _activity_page(activity: Activity, run: CourseRun, staff: bool, form: SubmitWorkForm | None = None,
+                   status: int = 200):
     settings = activity.settings or {}
     moments = {k: datetime.fromisoformat(v) for k, v in settings.items() if k.endswith("_at") and v}
+    submission = closed = None
+    if activity.kind == ActivityKind.ASSIGNMENT and not staff:
+        submission = assignments.submission_of(activity, current_user.id)
+        closed = assignments.can_submit_now(activity, submission)
+        form = form or SubmitWorkForm(formdata=None)
     return render_template("content/activity.html", activity=activity, run=run, staff=staff, moments=moments,
-                           editing=perm.can_edit_content(current_user, run))
+                           editing=perm.can_edit_content(current_user, run), submission=submission,
+                           closed=closed, form=form), status
+
+
+@bp.route("/activities/<int:activity_id>/submit", methods=["POST"])
+@login_required
+def submit_work(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    run, staff = _open(activity)
+    require(not staff and perm.is_learner(current_user, run))
+    form = SubmitWorkForm()
+    if form.validate_on_submit():
+        ok, _s = submit(lambda: assignments.submit(activity, current_user, text=form.text.data or "",
+                                                   uploads=_uploads("files")), form=form, field="text")
+        if ok:
+            flash(_("Your work is submitted."), "success")
+            return redirect(url_for("content.view_activity", activity_id=activity.id))
+    return _activity_page(activity, run, staff, form, 422)
+
+
+@bp.route("/activities/<int:activity_id>/submissions")
+@login_required
+def submissions(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    run = db.session.get(CourseRun, activity.run_id)
+    require(perm.can_enrol_others(current_user, run) and activity.kind == ActivityKind.ASSIGNMENT)
+    return render_template("content/submissions.html", activity=activity, run=run,
+                           rows=assignments.submissions_for(activity))
+
+
+@bp.route("/submissions/<int:submission_id>/grade", methods=["GET", "POST"])
+@login_required
+def grade_submission(submission_id: int):
+    submission = get_or_404(Submission, submission_id)
+    run = db.session.get(CourseRun, submission.run_id)
+    require(perm.can_enrol_others(current_user, run))
+    activity = db.session.get(Activity, submission.activity_id)
+    form = GradeForm()
+    if request.method == "GET" and submission.points is not None:
+        form.points.data, form.feedback.data = str(submission.points), submission.feedback
+    if form.validate_on_submit():
+        ok, _s = submit(lambda: assignments.grade(submission, points=form.points.data, feedback=form.feedback.data or "",
+                                                  by=current_user, uploads=_uploads("files")),
+                        form=form, field="points", aliases={"file": "files"})
+        if ok:
+            flash(_("Grade saved."), "success")
+            return redirect(url_for("content.submissions", activity_id=activity.id))
+    return render_template("content/grade.html", submission=submission, activity=activity, run=run,
+                           form=form), form_status(form)
+
+
+@bp.route("/submission-files/<int:file_id>")
+@login_required
+def submission_file(file_id: int):
+    row = get_or_404(SubmissionFile, file_id)
+    submission = db.session.get(Submission, row.submission_id)
+    require(perm.can_see_submission(current_user, submission, db.session.get(CourseRun, submission.run_id)))
+    return redirect(get_storage().presigned_url(row.key, download_name=row.name))
 
 
 @bp.route("/activities/<int:activity_id>/download")

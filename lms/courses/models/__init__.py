@@ -17,6 +17,9 @@ from lms.courses.models.content import (  # noqa: F401, E402
     Announcement,
     CompletionRule,
     Section,
+    Submission,
+    SubmissionFile,
+    SubmissionStatus,
 )
 from lms.courses.models.programmes import (  # noqa: F401
     DEFAULT_FIVE_POINT,

@@ -115,3 +115,53 @@ class Announcement(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author = relationship("User")
+
+
+class SubmissionStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    GRADED = "graded"
+    REOPENED = "reopened"  # graded below the pass mark: the learner may submit again
+
+
+class Submission(TimestampMixin, db.Model):
+    """A learner's work for an assignment: the latest attempt, its files, and its grade and feedback."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("activity_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("course_runs.id", ondelete="CASCADE"), index=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(default=1)
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=SubmissionStatus.SUBMITTED)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    is_late: Mapped[bool] = mapped_column(default=False)
+    points: Mapped[int | None]
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    graded_at: Mapped[datetime | None]
+
+    files: Mapped[list[SubmissionFile]] = relationship(back_populates="submission", cascade="all, delete-orphan",
+                                                      order_by="SubmissionFile.id")
+    user = relationship("User", foreign_keys=[user_id])
+    graded_by = relationship("User", foreign_keys=[graded_by_id])
+
+
+class SubmissionFile(db.Model):
+    __tablename__ = "submission_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    #: The attempt the file was sent with (earlier attempts' files are kept).
+    attempt: Mapped[int] = mapped_column(default=1)
+    #: Feedback files are the teacher's, attached when grading.
+    is_feedback: Mapped[bool] = mapped_column(default=False)
+    key: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(default=0)
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="files")
