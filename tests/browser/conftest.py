@@ -96,9 +96,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         # programme:1 … the demo programmes in the order lms/courses/demo.py creates them
         ids.update({f"programme:{n}": p.id for n, p in enumerate(
             db.session.scalars(select(Programme).order_by(Programme.id)), start=1)})
-        from lms.courses.models import Activity, Certificate, CourseRun
-
-        from lms.courses.models import Section
+        from lms.courses.models import Activity, Certificate, CourseRun, Section
 
         ids.update({f"section:{n}": x.id for n, x in enumerate(
             db.session.scalars(select(Section).order_by(Section.id)), start=1)})
