@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.api import init_api
     from lms.core.storage import bp as files_bp
     from lms.courses.routes_certificates import bp as certificates_bp
+    from lms.courses.routes_completion import bp as completion_bp
     from lms.courses.routes_content import bp as content_bp
     from lms.courses.routes_programmes import bp as programmes_bp
     from lms.courses.routes_runs import bp as runs_bp
@@ -82,7 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.orgs.routes import bp as orgs_bp
 
     for bp in (main_bp, auth_bp, profile_bp, people_bp, imports_bp, orgs_bp, files_bp, programmes_bp, runs_bp,
-               content_bp, certificates_bp):
+               content_bp, completion_bp, certificates_bp):
         app.register_blueprint(bp)
     from lms.extensions import socketio
     from lms.main import events

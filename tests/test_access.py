@@ -418,6 +418,13 @@ MATRIX: dict[str, list[Case]] = {
                                       managers_only(teacher=OK))],
     "content.submission_file": [Case("GET", lambda w: f"/submission-files/{_submission(w)[2]}",
                                      members(other_admin=DENIED))],
+    # Progress and attestation: the run's teachers record; completing with certificates is the host's decision.
+    "completion.group": [Case("GET", lambda w: f"/runs/{_learner_run(w)}/group", managers_only(teacher=OK))],
+    "completion.record": [Case("POST", lambda w: f"/runs/{_learner_run(w)}/attestation", managers_only(teacher=OK),
+                               lambda w: {"module": "final", "held_on": "2027-01-20",
+                                          f"result-{w.student_a.id}": "failed"})],
+    "completion.certify": [Case("POST", lambda w: f"/runs/{_learner_run(w)}/certify", managers_only(),
+                                lambda w: {"learners": [str(w.student_a.id)]})],
 }
 
 

@@ -1,5 +1,6 @@
 """The courses domain's models, one module per concern."""
 
+from lms.courses.models.attestation import AttestationRecord  # noqa: F401, E402
 from lms.courses.models.certificates import (  # noqa: F401, E402
     Certificate,
     CertificateSequence,

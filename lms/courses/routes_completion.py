@@ -1,0 +1,111 @@
+"""The group at a glance: progress, hours and attestations of every learner, who is falling behind, the
+attestation sheet of a module or of the final attestation, and completing learners with certificates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms.core.errors import DomainError, ValidationError
+from lms.core.forms import submit
+from lms.core.loading import get_or_404
+from lms.core.permissions import require
+from lms.courses import certificates
+from lms.courses import completion as services
+from lms.courses import permissions as perm
+from lms.courses.labels import course_labels
+from lms.courses.models import ControlForm, CourseRun, CurriculumModule
+from lms.extensions import db
+
+bp = Blueprint("completion", __name__)
+
+
+@bp.context_processor
+def _labels():
+    return course_labels()
+
+
+def _modules(run: CourseRun) -> list[CurriculumModule]:
+    return [m for m in run.programme.modules if m.control_form != ControlForm.NONE]
+
+
+def _page(run: CourseRun, *, errors: dict | None = None, status: int = 200):
+    states = services.group_state(run)
+    return render_template("completion/group.html", run=run, states=states, modules=_modules(run),
+                           results=services.result_choices(run), errors=errors or {},
+                           today=date.today().isoformat(), issued=services.completed_count(run)), status
+
+
+@bp.route("/runs/<int:run_id>/group")
+@login_required
+def group(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_enrol_others(current_user, run))
+    return _page(run)
+
+
+def _parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+@bp.route("/runs/<int:run_id>/attestation", methods=["POST"])
+@login_required
+def record(run_id: int):
+    """One sheet: the same date and examiners, a result per learner (an empty choice changes nothing).
+    Every row is checked before any is written."""
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_enrol_others(current_user, run))
+    target = request.form.get("module") or "final"
+    module = None
+    if target != "final":
+        module = next((m for m in _modules(run) if str(m.id) == target), None)
+        if module is None:
+            return _page(run, errors={"module": _("Choose one of the options.")}, status=422)
+    held_on = _parse_day(request.form.get("held_on"))
+    if held_on is None:
+        return _page(run, errors={"held_on": _("A date is expected, e.g. 01.09.2026.")}, status=422)
+    states = {str(s.enrolment.user_id): s for s in services.group_state(run)}
+    rows = [(states[key[7:]], value) for key, value in request.form.items()
+            if key.startswith("result-") and value and key[7:] in states]
+    if not rows:
+        return _page(run, errors={"sheet": _("Choose a result for at least one learner.")}, status=422)
+
+    def action():
+        for state, result in rows:
+            try:
+                services.record_attestation(run, state.enrolment.user, module=module, held_on=held_on, result=result,
+                                            examiners=request.form.get("examiners", ""), by=current_user)
+            except ValidationError as exc:
+                raise ValidationError(f"{state.enrolment.user.full_name}: {exc.message}", field="sheet") from exc
+        return len(rows)
+
+    ok, count = submit(action)
+    if ok:
+        flash(_("Results recorded: %(n)d.", n=count), "success")
+    return redirect(url_for("completion.group", run_id=run.id))
+
+
+@bp.route("/runs/<int:run_id>/certify", methods=["POST"])
+@login_required
+def certify(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_manage_run(current_user, run))
+    user_ids = [int(v) for v in request.form.getlist("learners") if v.isdigit()]
+    issued_on = _parse_day(request.form.get("issued_on")) or date.today()
+    ok, issued = submit(lambda: services.complete_and_certify(run, user_ids, by=current_user, issued_on=issued_on))
+    if ok:
+        flash(_("Completed and certified: %(n)d.", n=len(issued)), "success")
+        try:  # PDFs after the numbers are committed: the numbering lock is not held meanwhile
+            for cert in issued:
+                certificates.store_pdf(cert)
+            db.session.commit()
+        except DomainError as exc:  # e.g. no Pango here: each PDF is made on its first download instead
+            db.session.rollback()
+            flash(exc.message, "warning")
+    return redirect(url_for("completion.group", run_id=run.id))
