@@ -222,6 +222,16 @@ def _submission(w):
     return activity.id, work.id, work.files[0].id
 
 
+def _grade_item(w):
+    from lms.courses import gradebook
+    from lms.courses.models import CourseRun
+
+    run = db.session.get(CourseRun, _learner_run(w))
+    item = gradebook.ensure_items(run)[0]
+    db.session.commit()
+    return run.id, item.id
+
+
 def _learner_only(**over):
     d = dict.fromkeys(ROLES, DENIED)
     d.update(anonymous=LOGIN, student=OK)
@@ -425,6 +435,19 @@ MATRIX: dict[str, list[Case]] = {
                                           f"result-{w.student_a.id}": "failed"})],
     "completion.certify": [Case("POST", lambda w: f"/runs/{_learner_run(w)}/certify", managers_only(),
                                 lambda w: {"learners": [str(w.student_a.id)]})],
+    "completion.gradebook_view": [Case("GET", lambda w: f"/runs/{_learner_run(w)}/gradebook", managers_only(teacher=OK))],
+    "completion.gradebook_export": [Case("GET", lambda w: f"/runs/{_learner_run(w)}/gradebook.xlsx",
+                                         managers_only(teacher=OK))],
+    "completion.override": [Case("POST", lambda w: f"/runs/{_grade_item(w)[0]}/gradebook/override",
+                                 managers_only(teacher=OK),
+                                 lambda w: {"item": "0", "user": str(w.student_a.id), "points": "1", "reason": "x"})],
+    "completion.add_category": [Case("POST", lambda w: f"/runs/{_learner_run(w)}/gradebook/categories",
+                                     managers_only(teacher=OK), lambda w: {"name": "Практика", "weight": "2"})],
+    "completion.place_item": [Case("POST", lambda w: f"/grade-items/{_grade_item(w)[1]}/place",
+                                   managers_only(teacher=OK), lambda w: {"weight": "2"})],
+    "completion.history": [Case("GET", lambda w: f"/runs/{_learner_run(w)}/gradebook/history",
+                                members(other_admin=DENIED))],
+    "completion.my_grades": [Case("GET", lambda w: f"/runs/{_learner_run(w)}/grades", _learner_only())],
 }
 
 

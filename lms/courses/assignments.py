@@ -17,6 +17,7 @@ from lms.core import audit
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.storage import get_storage
+from lms.courses import gradebook
 from lms.courses.content import Upload, check_upload, mark_complete, sanitize
 from lms.courses.models import (
     HOLDS_PLACE,
@@ -134,6 +135,7 @@ def grade(submission: Submission, *, points, feedback: str, by: User, uploads: l
                                                content_type=upload.content_type))
     if passed and activity.completion == CompletionRule.GRADED:
         mark_complete(activity, submission.user_id)
+    gradebook.log_change(activity.run_id, submission.user_id, activity.title, old, submission.points, by=by)
     db.session.flush()
     run = db.session.get(CourseRun, activity.run_id)
     audit.record("work_graded", actor=by, organization=run.host_organization_id, obj=submission.user,

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from lms.accounts.models import User
 from lms.core import audit
 from lms.core.errors import Conflict, ValidationError
-from lms.courses import certificates
+from lms.courses import certificates, gradebook
 from lms.courses.models import (
     HOLDS_PLACE,
     Activity,
@@ -80,6 +80,7 @@ def record_attestation(run: CourseRun, user: User, *, module: CurriculumModule |
     row.form = module.control_form if module else run.programme.final_attestation_form
     row.held_on, row.result, row.passed = held_on, result, is_pass(run, result)
     row.examiners, row.recorded_by_id = examiners, by.id
+    gradebook.log_change(run.id, user.id, module.title if module else _("Final attestation"), old, result, by=by)
     db.session.flush()
     audit.record("attestation_recorded", actor=by, organization=run.host_organization_id, obj=user, run=run.id,
                  module=module.id if module else None, result=result, old=old)

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from lms.accounts.models import User
 from lms.core.errors import DomainError, ValidationError
 from lms.core.forms import submit
 from lms.core.loading import get_or_404
 from lms.core.permissions import require
-from lms.courses import certificates
+from lms.courses import certificates, gradebook
 from lms.courses import completion as services
 from lms.courses import permissions as perm
 from lms.courses.labels import course_labels
-from lms.courses.models import ControlForm, CourseRun, CurriculumModule
+from lms.courses.models import ControlForm, CourseRun, CurriculumModule, GradeChange, GradeItem
 from lms.extensions import db
 
 bp = Blueprint("completion", __name__)
@@ -109,3 +111,103 @@ def certify(run_id: int):
             db.session.rollback()
             flash(exc.message, "warning")
     return redirect(url_for("completion.group", run_id=run.id))
+
+
+# --- gradebook -----------------------------------------------------------------------------------
+
+@bp.route("/runs/<int:run_id>/gradebook")
+@login_required
+def gradebook_view(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_enrol_others(current_user, run))
+    data = gradebook.sheet(run)
+    db.session.commit()  # items the course gained since are kept
+    return render_template("completion/gradebook.html", run=run, data=data, aggregations=gradebook.AGGREGATIONS)
+
+
+@bp.route("/runs/<int:run_id>/gradebook.<fmt>")
+@login_required
+def gradebook_export(run_id: int, fmt: str):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_enrol_others(current_user, run))
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    data = gradebook.sheet(run)
+    db.session.commit()
+    body = gradebook.to_csv(data) if fmt == "csv" else gradebook.to_xlsx(data)
+    mimetype = "text/csv; charset=utf-8" if fmt == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="grades-run-{run.id}.{fmt}"'})
+
+
+@bp.route("/runs/<int:run_id>/gradebook/override", methods=["POST"])
+@login_required
+def override(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_enrol_others(current_user, run))
+    item = db.session.get(GradeItem, request.form.get("item", type=int) or 0)
+    learner = db.session.get(User, request.form.get("user", type=int) or 0)
+    enrolled = learner is not None and perm.is_learner(learner, run)
+    if item is None or item.run_id != run.id or not enrolled:
+        flash(_("Choose one of the options."), "error")
+    else:
+        ok, _o = submit(lambda: gradebook.override(item, learner, points=request.form.get("points"),
+                                                   reason=request.form.get("reason", ""), by=current_user))
+        if ok:
+            flash(_("Grade changed."), "success")
+    return redirect(url_for("completion.gradebook_view", run_id=run.id))
+
+
+@bp.route("/runs/<int:run_id>/gradebook/categories", methods=["POST"])
+@login_required
+def add_category(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_edit_content(current_user, run))
+    ok, _c = submit(lambda: gradebook.set_category(run, name=request.form.get("name", ""),
+                                                   aggregation=request.form.get("aggregation", "mean"),
+                                                   weight=request.form.get("weight", "1"), by=current_user))
+    if ok:
+        flash(_("Category saved."), "success")
+    return redirect(url_for("completion.gradebook_view", run_id=run.id))
+
+
+@bp.route("/grade-items/<int:item_id>/place", methods=["POST"])
+@login_required
+def place_item(item_id: int):
+    item = get_or_404(GradeItem, item_id)
+    run = db.session.get(CourseRun, item.run_id)
+    require(perm.can_edit_content(current_user, run))
+    category = request.form.get("category", type=int)
+    ok, _r = submit(lambda: gradebook.place_item(item, category_id=category, weight=request.form.get("weight", "1"),
+                                                 by=current_user))
+    if ok:
+        flash(_("Saved."), "success")
+    return redirect(url_for("completion.gradebook_view", run_id=run.id))
+
+
+@bp.route("/runs/<int:run_id>/gradebook/history")
+@login_required
+def history(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    user_id = request.args.get("user", type=int)
+    own = user_id is None or user_id == current_user.id
+    require(perm.can_enrol_others(current_user, run) or (own and perm.is_learner(current_user, run)))
+    stmt = select(GradeChange).where(GradeChange.run_id == run.id).order_by(GradeChange.at.desc()).limit(500)
+    if not perm.can_enrol_others(current_user, run):
+        stmt = stmt.where(GradeChange.user_id == current_user.id)
+    elif user_id is not None:
+        stmt = stmt.where(GradeChange.user_id == user_id)
+    changes = db.session.scalars(stmt).all()
+    names = {u.id: u.full_name for u in db.session.scalars(select(User).where(User.id.in_({c.user_id for c in changes})))}
+    return render_template("completion/history.html", run=run, changes=changes, names=names)
+
+
+@bp.route("/runs/<int:run_id>/grades")
+@login_required
+def my_grades(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.is_learner(current_user, run))
+    data = gradebook.sheet(run, user_ids=[current_user.id])
+    db.session.commit()
+    return render_template("completion/my_grades.html", run=run, data=data, row=data.rows[0] if data.rows else None)

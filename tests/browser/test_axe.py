@@ -56,6 +56,8 @@ PAGES = [
     ("teacher", "/activities/<activity:3>", 200),
     ("methodologist", "/activities/<activity:3>/submissions", 200),
     ("methodologist", "/runs/<run:1>/group", 200),
+    ("methodologist", "/runs/<run:1>/gradebook", 200),
+    ("teacher", "/runs/<run:1>/grades", 200),
     ("methodologist", "/sections/<section:1>/activities/new?kind=assignment", 200),
     ("teacher", "/certificates", 200),
     ("cro_admin", "/orgs/<org:cro>/certificates", 200),

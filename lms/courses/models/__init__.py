@@ -22,6 +22,7 @@ from lms.courses.models.content import (  # noqa: F401, E402
     SubmissionFile,
     SubmissionStatus,
 )
+from lms.courses.models.grades import GradeCategory, GradeChange, GradeItem, GradeOverride  # noqa: F401, E402
 from lms.courses.models.programmes import (  # noqa: F401
     DEFAULT_FIVE_POINT,
     FROZEN,
