@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.accounts.routes_profile import bp as profile_bp
     from lms.api import init_api
     from lms.core.storage import bp as files_bp
+    from lms.courses import jobs as _course_jobs  # noqa: F401 - registers the domain's periodic jobs
     from lms.courses.routes_certificates import bp as certificates_bp
     from lms.courses.routes_completion import bp as completion_bp
     from lms.courses.routes_content import bp as content_bp

@@ -435,6 +435,8 @@ MATRIX: dict[str, list[Case]] = {
                                           f"result-{w.student_a.id}": "failed"})],
     "completion.certify": [Case("POST", lambda w: f"/runs/{_learner_run(w)}/certify", managers_only(),
                                 lambda w: {"learners": [str(w.student_a.id)]})],
+    "completion.statements": [Case("POST", lambda w: f"/runs/{_learner_run(w)}/statements", managers_only(),
+                                   lambda w: {"learners": [str(w.student_a.id)]})],
     "completion.gradebook_view": [Case("GET", lambda w: f"/runs/{_learner_run(w)}/gradebook", managers_only(teacher=OK))],
     "completion.gradebook_export": [Case("GET", lambda w: f"/runs/{_learner_run(w)}/gradebook.xlsx",
                                          managers_only(teacher=OK))],

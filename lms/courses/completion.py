@@ -107,12 +107,13 @@ class LearnerState:
         return not self.missing
 
 
-def group_state(run: CourseRun, *, today: date | None = None) -> list[LearnerState]:
+def group_state(run: CourseRun, *, today: date | None = None,
+                statuses: frozenset[str] = HOLDS_PLACE) -> list[LearnerState]:
     """Every learner of the run with progress, attestations and what stands between them and completion,
     in four statements however large the group. «Behind»: more than 20 points under the share of the run's
     time already gone."""
     enrolments = db.session.scalars(select(Enrolment).join(User, User.id == Enrolment.user_id).where(
-        Enrolment.run_id == run.id, Enrolment.status.in_(sorted(HOLDS_PLACE)))
+        Enrolment.run_id == run.id, Enrolment.status.in_(sorted(statuses)))
         .order_by(User.surname, User.name, User.id)).all()
     activities = db.session.scalars(select(Activity).where(Activity.run_id == run.id,
                                                            Activity.completion != CompletionRule.NONE)).all()
@@ -179,6 +180,40 @@ def complete_and_certify(run: CourseRun, user_ids: list[int], *, by: User, issue
         s.enrolment.status = EnrolmentStatus.COMPLETED
     db.session.flush()
     audit.record("run_completed", actor=by, organization=run.host_organization_id, obj=run, learners=len(chosen))
+    return issued
+
+
+#: Who may get a справка об обучении: learners still studying who have not completed, and those who left.
+STATEMENT_STATUSES = frozenset({EnrolmentStatus.ACTIVE, EnrolmentStatus.WITHDRAWN})
+
+
+def statement_candidates(run: CourseRun) -> list[LearnerState]:
+    return [s for s in group_state(run, statuses=STATEMENT_STATUSES) if not s.complete or
+            s.enrolment.status == EnrolmentStatus.WITHDRAWN]
+
+
+def issue_statements(run: CourseRun, user_ids: list[int], *, by: User, issued_on: date | None = None) -> list:
+    """A справка об обучении (о периоде обучения) for learners who did not complete: the period they
+    studied and the academic hours of what they completed. All or nothing."""
+    day = issued_on or date.today()
+    states = {s.enrolment.user_id: s for s in statement_candidates(run)}
+    chosen = [states[u] for u in dict.fromkeys(user_ids) if u in states]
+    if not chosen:
+        raise ValidationError(_("Choose at least one learner."), field="learners")
+    empty = [s.enrolment.user.full_name for s in chosen if s.hours_done <= 0]
+    if empty:
+        raise ValidationError(_("No academic hours completed yet: %(names)s.", names=", ".join(empty)),
+                              field="learners")
+    items = []
+    for s in chosen:
+        left = s.enrolment.decided_at.date() if s.enrolment.status == EnrolmentStatus.WITHDRAWN \
+            and s.enrolment.decided_at else day
+        items.append(certificates.IssueItem(
+            holder=s.enrolment.user, programme=run.programme, kind=certificates.DocumentKind.STATEMENT,
+            hours=s.hours_done, study_start=run.starts_on, study_end=max(min(run.ends_on, left), run.starts_on),
+            run_id=run.id, enrolment_id=s.enrolment.id))
+    issued = certificates.issue_certificates(run.host_organization, items, by=by, issued_on=issued_on)
+    audit.record("statements_issued", actor=by, organization=run.host_organization_id, obj=run, learners=len(items))
     return issued
 
 

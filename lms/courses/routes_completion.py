@@ -37,6 +37,8 @@ def _modules(run: CourseRun) -> list[CurriculumModule]:
 def _page(run: CourseRun, *, errors: dict | None = None, status: int = 200):
     states = services.group_state(run)
     return render_template("completion/group.html", run=run, states=states, modules=_modules(run),
+                           statement_candidates=services.statement_candidates(run),
+                           can_certify=perm.can_manage_run(current_user, run),
                            results=services.result_choices(run), errors=errors or {},
                            today=date.today().isoformat(), issued=services.completed_count(run)), status
 
@@ -110,6 +112,19 @@ def certify(run_id: int):
         except DomainError as exc:  # e.g. no Pango here: each PDF is made on its first download instead
             db.session.rollback()
             flash(exc.message, "warning")
+    return redirect(url_for("completion.group", run_id=run.id))
+
+
+@bp.route("/runs/<int:run_id>/statements", methods=["POST"])
+@login_required
+def statements(run_id: int):
+    run = get_or_404(CourseRun, run_id)
+    require(perm.can_manage_run(current_user, run))
+    user_ids = [int(v) for v in request.form.getlist("learners") if v.isdigit()]
+    ok, issued = submit(lambda: services.issue_statements(run, user_ids, by=current_user,
+                                                          issued_on=_parse_day(request.form.get("issued_on"))))
+    if ok:
+        flash(_("Statements of study issued: %(n)d.", n=len(issued)), "success")
     return redirect(url_for("completion.group", run_id=run.id))
 
 

@@ -103,3 +103,19 @@ def test_pages_submit_grade_and_privacy(client, world, login_as, setup):
     login_as(client, world.student_a)
     page = text_of(client.get(f"/activities/{activity.id}"))
     assert "7 из 10" in page and "Хорошо" in page
+
+
+def test_learners_who_have_not_submitted_are_reminded_once_before_the_due_date(world, setup):
+    from lms.core.mail import OutboxMessage
+    from lms.courses.jobs import send_deadline_reminders
+
+    world.student_a.email, world.student_b.email = "a@school.example", "b@school.example"
+    activity = assignment(world, setup, due_at=utcnow() + timedelta(hours=10))
+    assignment(world, setup, due_at=utcnow() + timedelta(days=5))  # not yet
+    assignments.submit(activity, world.student_b, text="Сдано заранее")
+    db.session.commit()
+    before = db.session.scalar(select(db.func.count(OutboxMessage.id)))
+    assert send_deadline_reminders() == 1
+    assert send_deadline_reminders() == 0  # once per due date
+    mail = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()[before:]
+    assert [m.to for m in mail] == ["a@school.example"] and "Практическая работа" in mail[0].subject

@@ -109,3 +109,18 @@ def test_the_sheet_and_the_certificates_through_the_pages(client, world, login_a
     login_as(client, world.admin_a)
     assert client.post(f"/runs/{run.id}/certify", data={"learners": [str(world.student_a.id)]}).status_code == 302
     assert db.session.scalar(select(Certificate.holder_id)) == world.student_a.id
+
+
+def test_a_learner_who_left_gets_a_statement_of_the_hours_completed(world, run):
+    page = db.session.scalar(select(content.Activity).where(content.Activity.run_id == run.id))
+    content.record_view(page, world.student_b)
+    runs.withdraw(db.session.scalar(select(Enrolment).where(Enrolment.user_id == world.student_b.id)),
+                  by=world.student_b)
+    db.session.commit()
+    with pytest.raises(ValidationError) as exc:
+        completion.issue_statements(run, [world.student_a.id], by=world.admin_a)  # no hours yet
+    assert world.student_a.surname in exc.value.message
+    [statement] = completion.issue_statements(run, [world.student_b.id], by=world.admin_a)
+    db.session.commit()
+    assert (statement.kind, statement.hours, statement.holder_id) == ("statement", 2, world.student_b.id)
+    assert statement.study_end <= date.today()

@@ -183,3 +183,16 @@ def test_content_is_for_the_runs_people_only(client, world, login_as):
     assert client.get(f"/activities/{activity.id}").status_code == 200
     assert client.get(f"/activities/{hidden.id}").status_code == 403
     assert client.post(f"/activities/{activity.id}/delete").status_code == 403
+
+
+def test_periodic_jobs_include_the_courses_and_prune_old_lookups(world):
+    from lms.core.jobs import _registry
+    from lms.courses.jobs import prune_verification_attempts
+    from lms.courses.models import VerificationAttempt
+
+    assert prune_verification_attempts in _registry
+    db.session.add_all([VerificationAttempt(ip="10.0.0.1", at=utcnow() - timedelta(days=2)),
+                        VerificationAttempt(ip="10.0.0.1", at=utcnow())])
+    db.session.commit()
+    assert "1" in prune_verification_attempts()
+    assert count(VerificationAttempt) == 1
