@@ -261,6 +261,12 @@ MATRIX: dict[str, list[Case]] = {
                            Case("POST", lambda w: "/accessibility", everyone(), lambda w: {"toggle": "1"})],
     "main.audit_log": [Case("GET", lambda w: "/audit", managers_only(other_admin=OK))],
     "main.outbox": [Case("GET", lambda w: "/outbox", admin_only())],
+    "main.notifications": [Case("GET", lambda w: "/notifications", members())],
+    "main.read_notifications": [Case("POST", lambda w: "/notifications/read", members())],
+    "main.calendar": [Case("GET", lambda w: "/calendar", members())],
+    "main.calendar_feed": [Case("POST", lambda w: "/calendar/feed", members())],
+    # The feed is read by calendar programs without a login: only its private token opens it.
+    "main.calendar_ics": [Case("GET", lambda w: "/calendar/not-a-token.ics", everyone(404))],
     "auth.login": [Case("GET", lambda w: "/login", everyone())],
     "auth.logout": [Case("POST", lambda w: "/logout", everyone(302))],
     "auth.change_password": [Case("GET", lambda w: "/password/change", members())],

@@ -68,6 +68,8 @@ def navigation() -> list[tuple[str, str, str]]:
     items.append(("runs.catalogue", url_for("runs.catalogue"), _l("Catalogue")))
     items.append(("runs.my_courses", url_for("runs.my_courses"), _l("My courses")))
     items.append(("certificates.mine", url_for("certificates.mine"), _l("Certificates")))
+    items.append(("main.calendar", url_for("main.calendar"), _l("Calendar")))
+    items.append(("main.notifications", url_for("main.notifications"), _l("Notifications")))
     if s.is_manager:
         items.append(("imports.start", url_for("imports.start"), _l("Import")))
         items.append(("main.audit_log", url_for("main.audit_log"), _l("Audit log")))

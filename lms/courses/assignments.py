@@ -16,6 +16,7 @@ from lms.accounts.models import User
 from lms.core import audit
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
+from lms.core.notifications import notify
 from lms.core.storage import get_storage
 from lms.courses import gradebook
 from lms.courses.content import Upload, check_upload, mark_complete, sanitize
@@ -136,6 +137,8 @@ def grade(submission: Submission, *, points, feedback: str, by: User, uploads: l
     if passed and activity.completion == CompletionRule.GRADED:
         mark_complete(activity, submission.user_id)
     gradebook.log_change(activity.run_id, submission.user_id, activity.title, old, submission.points, by=by)
+    title = _("«%(title)s» is graded: %(p)d of %(m)d points.", title=activity.title, p=submission.points, m=maximum)
+    notify(submission.user, "grade", title, f"/activities/{activity.id}", email=title)
     db.session.flush()
     run = db.session.get(CourseRun, activity.run_id)
     audit.record("work_graded", actor=by, organization=run.host_organization_id, obj=submission.user,

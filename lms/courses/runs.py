@@ -24,6 +24,7 @@ from lms.accounts.models import User
 from lms.core import audit
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, DomainError, ValidationError
+from lms.core.notifications import notify
 from lms.courses import content
 from lms.courses.models import (
     ENDED,
@@ -189,8 +190,23 @@ def _fill_from_waiting_list(run: CourseRun, *, by: User | None) -> list[Enrolmen
         enrolment.status, enrolment.decided_at = EnrolmentStatus.ACTIVE, utcnow()
         enrolment.decided_by_id = getattr(by, "id", None)
         promoted.append(enrolment)
+        _tell(enrolment)
     db.session.flush()
     return promoted
+
+
+def _tell(enrolment: Enrolment) -> None:
+    """The learner hears about a decision on their enrolment, in the site and by e-mail."""
+    run = db.session.get(CourseRun, enrolment.run_id)
+    user = db.session.get(User, enrolment.user_id)
+    titles = {
+        EnrolmentStatus.ACTIVE: _("You are enrolled in «%(course)s» (%(run)s)."),
+        EnrolmentStatus.WAITLISTED: _("«%(course)s» (%(run)s) is full: you are on the waiting list."),
+        EnrolmentStatus.REJECTED: _("Your request to enrol in «%(course)s» (%(run)s) was declined."),
+    }
+    if enrolment.status in titles:
+        title = titles[enrolment.status] % {"course": run.programme.title, "run": run.name}
+        notify(user, "enrolment", title, f"/runs/{run.id}", email=title)
 
 
 # --- who may learn -------------------------------------------------------------------------------
@@ -248,6 +264,7 @@ def enrol(run: CourseRun, user: User, *, by: User, group_id: int | None = None,
     _lock(run)
     _check_learner(run, user)
     enrolment = _place(run, user, status=EnrolmentStatus.ACTIVE, method=method, by=by, group_id=group_id)
+    _tell(enrolment)
     audit.record("enrolled", actor=by, organization=run.host_organization_id, obj=user, run=run.id,
                  status=enrolment.status)
     return enrolment
@@ -285,6 +302,7 @@ def decide(enrolment: Enrolment, *, approve: bool, by: User) -> Enrolment:
         enrolment.status = EnrolmentStatus.REJECTED
     enrolment.decided_at, enrolment.decided_by_id = utcnow(), by.id
     db.session.flush()
+    _tell(enrolment)
     audit.record("enrolment_approved" if approve else "enrolment_rejected", actor=by,
                  organization=run.host_organization_id, obj=enrolment.user, run=run.id, status=enrolment.status)
     return enrolment

@@ -6,7 +6,18 @@ import logging
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select, text
@@ -15,8 +26,11 @@ from sqlalchemy.orm.attributes import flag_modified
 from lms.accounts.models import User
 from lms.accounts.permissions import can_read_outbox, can_view_audit
 from lms.core.audit import AuditEvent
+from lms.core.calendar import events_for, has_feed, new_feed_token, to_ical, user_for_token
+from lms.core.db import utcnow
 from lms.core.i18n import select_timezone
 from lms.core.mail import OutboxMessage
+from lms.core.notifications import Notification, mark_all_read
 from lms.core.permissions import require
 from lms.core.storage import get_storage
 from lms.core.templating import A11Y_CHOICES, A11Y_DEFAULTS, a11y_settings
@@ -156,3 +170,57 @@ def outbox():
     require(can_read_outbox(current_user))
     page = db.paginate(select(OutboxMessage).order_by(OutboxMessage.id.desc()), per_page=30, error_out=False)
     return render_template("main/outbox.html", page=page)
+
+
+# --- notifications and calendar ------------------------------------------------------------------
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    require(current_user.is_authenticated)
+    page = db.paginate(select(Notification).where(Notification.user_id == current_user.id)
+                       .order_by(Notification.id.desc()), per_page=50, error_out=False)
+    return render_template("main/notifications.html", page=page)
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@login_required
+def read_notifications():
+    require(current_user.is_authenticated)
+    mark_all_read(current_user.id)
+    db.session.commit()
+    return redirect(url_for("main.notifications"))
+
+
+@bp.route("/calendar")
+@login_required
+def calendar():
+    require(current_user.is_authenticated)
+    start = utcnow() - timedelta(days=7)
+    events = events_for(current_user, start, start + timedelta(days=120))
+    return render_template("main/calendar.html", events=events, has_feed=has_feed(current_user),
+                           feed_url=session.pop("lms_feed_url", None))
+
+
+@bp.route("/calendar/feed", methods=["POST"])
+@login_required
+def calendar_feed():
+    """A new private feed address (the old one stops working); shown once on the calendar page."""
+    require(current_user.is_authenticated)
+    token = new_feed_token(current_user)
+    db.session.commit()
+    session["lms_feed_url"] = url_for("main.calendar_ics", token=token, _external=True)
+    flash(_l("Your calendar feed address is renewed: the old one no longer works."), "success")
+    return redirect(url_for("main.calendar"))
+
+
+@bp.route("/calendar/<token>.ics")
+def calendar_ics(token: str):
+    """The feed itself: calendar programs fetch it without logging in, so the token is the key."""
+    user = user_for_token(token)
+    if user is None:
+        abort(404)
+    start = utcnow() - timedelta(days=60)
+    body = to_ical(events_for(user, start, start + timedelta(days=400)), name=str(_l("Courses")),
+                   base_url=request.url_root)
+    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})

@@ -58,6 +58,8 @@ PAGES = [
     ("methodologist", "/runs/<run:1>/group", 200),
     ("methodologist", "/runs/<run:1>/gradebook", 200),
     ("teacher", "/runs/<run:1>/grades", 200),
+    ("teacher", "/calendar", 200),
+    ("teacher", "/notifications", 200),
     ("methodologist", "/sections/<section:1>/activities/new?kind=assignment", 200),
     ("teacher", "/certificates", 200),
     ("cro_admin", "/orgs/<org:cro>/certificates", 200),
