@@ -20,11 +20,13 @@ SECURITY_SCHEME = "bearerAuth"
 
 
 def _blueprints():
+    from lms.api.courses import certificates_bp, programmes_bp, runs_bp
     from lms.api.memberships import memberships_bp
     from lms.api.orgs import municipalities_bp, organizations_bp
     from lms.api.people import me_bp, people_bp
 
-    return (me_bp, municipalities_bp, organizations_bp, people_bp, memberships_bp)
+    return (me_bp, municipalities_bp, organizations_bp, people_bp, memberships_bp, programmes_bp, runs_bp,
+            certificates_bp)
 
 
 def init_api(app: Flask) -> None:

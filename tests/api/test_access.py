@@ -44,6 +44,9 @@ CASES = {
     "deactivate person": ("POST", lambda w: f"/api/v1/people/{w.methodologist_a.id}/deactivate",
                           lambda w: {}, (401, 403, 403, 403, 200, 200)),
     "memberships": ("GET", lambda w: "/api/v1/memberships", None, (401, 403, 200, 200, 200, 200)),
+    "programmes": ("GET", lambda w: "/api/v1/programmes", None, (401, 200, 200, 200, 200, 200)),
+    "runs": ("GET", lambda w: "/api/v1/runs", None, (401, 200, 200, 200, 200, 200)),
+    "certificates": ("GET", lambda w: "/api/v1/certificates", None, (401, 200, 200, 200, 200, 200)),
     "add membership": (
         "POST", lambda w: "/api/v1/memberships",
         lambda w: {"user": w.methodologist_a.id, "organization": w.school_a.id, "role": "teacher"},

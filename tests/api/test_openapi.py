@@ -34,6 +34,9 @@ def test_document_lists_every_endpoint_with_its_methods(app, client, world):
         "/api/v1/me", "/api/v1/municipalities", "/api/v1/organizations", "/api/v1/organizations/{org_id}",
         "/api/v1/people", "/api/v1/people/{user_id}", "/api/v1/people/{user_id}/deactivate",
         "/api/v1/memberships", "/api/v1/memberships/{membership_id}",
+        "/api/v1/programmes", "/api/v1/programmes/{programme_id}", "/api/v1/runs", "/api/v1/runs/{run_id}",
+        "/api/v1/runs/{run_id}/enrolments", "/api/v1/runs/{run_id}/requests", "/api/v1/runs/{run_id}/completion",
+        "/api/v1/runs/{run_id}/grades", "/api/v1/certificates", "/api/v1/certificates/{certificate_id}",
     }
 
 

@@ -1,0 +1,78 @@
+"""/api/v1 programmes, runs, enrolments, completion, grades and certificates: the pages' rules."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from lms.courses import assignments, completion, runs
+from lms.extensions import db
+from tests.api.conftest import assert_error
+from tests.courses.test_assignments import assignment
+from tests.courses.test_content import make_run
+from tests.courses.test_programmes import make_programme
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_programmes_as_the_pages_show_them(client, world, token_for):
+    draft = make_programme(world, title="Черновик ДПП")
+    run = make_run(world)  # a published programme with a run
+    student_b = bearer(token_for(world.student_b))
+    titles = [p["title"] for p in client.get("/api/v1/programmes", headers=student_b).get_json()["items"]]
+    assert run.programme.title in titles and "Черновик ДПП" not in titles
+    assert client.get(f"/api/v1/programmes/{draft.id}", headers=student_b).status_code == 403
+    body = client.get(f"/api/v1/programmes/{run.programme.id}", headers=student_b).get_json()
+    assert body["total_hours"] == 36 and body["modules"][0]["total_hours"] == 34
+
+
+def test_enrolment_through_the_api_follows_the_rules(client, world, token_for):
+    run = make_run(world)  # school A's run, not in the network form
+    teacher = bearer(token_for(world.teacher_a))
+    response = client.post(f"/api/v1/runs/{run.id}/enrolments", json={"user": world.student_a.id}, headers=teacher)
+    assert response.status_code == 201 and response.get_json()["status"] == "active"
+    assert_error(client.post(f"/api/v1/runs/{run.id}/enrolments", json={"user": world.student_b.id},
+                             headers=teacher), 422, "user")  # another school: not a network run
+    assert_error(client.post(f"/api/v1/runs/{run.id}/enrolments", json={"user": world.methodologist_a.id},
+                             headers=bearer(token_for(world.student_a))), 403)
+    listing = client.get(f"/api/v1/runs/{run.id}/enrolments", headers=teacher).get_json()
+    assert [e["user_id"] for e in listing["items"]] == [world.student_a.id]
+
+
+def test_a_request_and_the_catalogue(client, world, token_for):
+    run = make_run(world, is_published=True, self_enrolment=True, is_network=True)
+    token = bearer(token_for(world.student_b))
+    assert run.id in [r["id"] for r in client.get("/api/v1/runs", headers=token).get_json()["items"]]
+    response = client.post(f"/api/v1/runs/{run.id}/requests", json={"note": "Прошу зачислить"}, headers=token)
+    assert response.status_code == 201 and response.get_json()["status"] == "requested"
+    assert_error(client.post(f"/api/v1/runs/{run.id}/requests", json={}, headers=token), 409)
+
+
+def test_grades_own_for_a_learner_all_for_the_teacher_and_certificates(client, world, token_for):
+    today = date.today()
+    run = make_run(world, is_network=True, starts_on=today - timedelta(days=10), ends_on=today + timedelta(days=10))
+    for learner in (world.student_a, world.student_b):
+        runs.enrol(run, learner, by=world.admin_a)
+    work = assignment(world, run)
+    for learner, points in ((world.student_a, 9), (world.student_b, 4)):
+        assignments.grade(assignments.submit(work, learner, text="Ответ"), points=str(points), feedback="",
+                          by=world.teacher_a)
+    db.session.commit()
+    mine = client.get(f"/api/v1/runs/{run.id}/grades", headers=bearer(token_for(world.student_a))).get_json()
+    assert [r["user_id"] for r in mine] == [world.student_a.id]
+    teacher = bearer(token_for(world.teacher_a))
+    assert len(client.get(f"/api/v1/runs/{run.id}/grades", headers=teacher).get_json()) == 2
+    state = client.get(f"/api/v1/runs/{run.id}/completion", headers=teacher).get_json()
+    assert {s["user_id"] for s in state} == {world.student_a.id, world.student_b.id}
+    assert client.get(f"/api/v1/runs/{run.id}/completion", headers=bearer(token_for(world.student_a))).status_code == 403
+    completion.record_attestation(run, world.student_a, module=None, held_on=today, result="passed", by=world.teacher_a)
+    for module in run.programme.modules:
+        if module.control_form != "none":
+            completion.record_attestation(run, world.student_a, module=module, held_on=today, result="passed",
+                                          by=world.teacher_a)
+    [cert] = completion.complete_and_certify(run, [world.student_a.id], by=world.admin_a)
+    db.session.commit()
+    own = client.get("/api/v1/certificates", headers=bearer(token_for(world.student_a))).get_json()
+    assert [c["id"] for c in own["items"]] == [cert.id] and own["items"][0]["code"]
+    assert client.get(f"/api/v1/certificates/{cert.id}", headers=bearer(token_for(world.admin_b))).status_code == 403
