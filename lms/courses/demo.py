@@ -99,6 +99,7 @@ def _runs(orgs: dict, users: dict, programmes: dict) -> None:
     _finished_run(orgs, users, programmes["Введение в цифровую трансформацию"])
     for login in ("teacher", "teacher_gym3", "teacher_lyceum6"):
         runs.enrol(intro, users[login], by=manager, group_id=group)
+    _work(intro, users)
     runs.request_enrolment(intro, users["orgadmin"], note="Заместитель директора по УВР, школа № 1")
     school = runs.open_run(
         programmes["Цифровые технологии для трансформации школы"], orgs["cro"], by=manager,
@@ -161,3 +162,23 @@ def _finished_run(orgs: dict, users: dict, programme) -> None:
                                        kind=certificates.kind_for_programme(programme), hours=programme.total_hours,
                                        study_start=start, study_end=end, by=manager, issued_on=end,
                                        run_id=past.id, enrolment_id=enrolment.id)
+
+
+def _work(run, users) -> None:
+    """Learners at several stages: one read the first lecture and had the first assignment graded, one
+    sent work that waits for grading, one has not started."""
+    from sqlalchemy import select
+
+    from lms.courses import assignments
+    from lms.courses.models import Activity
+    from lms.extensions import db
+
+    activities = db.session.scalars(select(Activity).where(Activity.run_id == run.id).order_by(Activity.id)).all()
+    lecture = next(a for a in activities if a.kind == "page")
+    work = next(a for a in activities if a.kind == "assignment")
+    content.record_view(lecture, users["teacher"])
+    graded = assignments.submit(work, users["teacher"], text="<p>План внедрения ЦОС в 7-х классах: …</p>")
+    assignments.grade(graded, points="8", feedback="<p>Хорошо; добавьте критерии оценивания.</p>",
+                      by=users["methodologist"])
+    content.record_view(lecture, users["teacher_gym3"])
+    assignments.submit(work, users["teacher_gym3"], text="<p>Черновик плана урока с цифровыми ресурсами.</p>")

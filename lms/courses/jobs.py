@@ -13,7 +13,7 @@ from lms.accounts.models import User
 from lms.core.db import utcnow
 from lms.core.i18n import fmt_datetime
 from lms.core.jobs import periodic
-from lms.core.mail import queue_mail
+from lms.core.notifications import notify
 from lms.courses.certificates import VERIFY_WINDOW_SECONDS
 from lms.courses.models import (
     HOLDS_PLACE,
@@ -31,8 +31,8 @@ REMIND_BEFORE = timedelta(hours=24)
 
 
 def send_deadline_reminders(now: datetime | None = None) -> int:
-    """E-mail each learner who has not submitted an assignment due within a day — once per due date (a
-    moved due date is reminded again). Returns how many reminders were queued."""
+    """Remind each learner who has not submitted an assignment due within a day, in the site and by e-mail —
+    once per due date (a moved due date is reminded again). Returns how many learners were reminded."""
     now = now or utcnow()
     sent = 0
     for activity in db.session.scalars(select(Activity).where(Activity.kind == ActivityKind.ASSIGNMENT,
@@ -48,12 +48,13 @@ def send_deadline_reminders(now: datetime | None = None) -> int:
         submitted = select(Submission.user_id).where(Submission.activity_id == activity.id)
         learners = db.session.scalars(select(User).join(Enrolment, Enrolment.user_id == User.id).where(
             Enrolment.run_id == run.id, Enrolment.status.in_(sorted(HOLDS_PLACE)), User.is_active.is_(True),
-            User.email.is_not(None), User.id.not_in(submitted)))
+            User.id.not_in(submitted)))
         for learner in learners:
-            queue_mail(learner.email, _("Deadline tomorrow: %(title)s", title=activity.title),
-                       _("The assignment «%(title)s» of the course «%(course)s» is due %(when)s. You have not "
-                         "submitted it yet.", title=activity.title, course=run.programme.title,
-                         when=fmt_datetime(due_at, tz=run.host_organization.time_zone)))
+            notify(learner, "deadline", _("Deadline tomorrow: %(title)s", title=activity.title),
+                   f"/activities/{activity.id}",
+                   email=_("The assignment «%(title)s» of the course «%(course)s» is due %(when)s. You have not "
+                           "submitted it yet.", title=activity.title, course=run.programme.title,
+                           when=fmt_datetime(due_at, tz=run.host_organization.time_zone)))
             sent += 1
         settings["reminded_for"] = due
         activity.settings = settings
