@@ -2,7 +2,7 @@
 
 A fresh temporary SQLite database (``flask db upgrade``) and local storage. Two runs of one published
 programme: a small one (10 learners, 5 activities) and a large one (1,000 learners, 50 activities,
-every learner with progress in half of them). In one process, through the test client:
+one in ten an assignment, every learner with progress in half of them). In one process, through the test client:
 
 1. SQL statements per page — the course page as a learner and as the teacher, and the learners'
    list — for the small and the large run. A query per row shows up as a count that grows with the run.
@@ -102,7 +102,8 @@ def _seed(app, learners: int, activities: int, tag: str) -> dict:
         previous = None
         for i in range(activities):
             a = content.save_activity(sections[i % len(sections)], {
-                "kind": "page", "title": f"Материал {i + 1}", "planned_hours": 1, "completion": "viewed",
+                "kind": "assignment" if i % 10 == 9 else "page", "title": f"Материал {i + 1}", "planned_hours": 1,
+                "completion": "viewed", "max_points": 10, "pass_points": 5,
                 "body": "<p>Текст</p>", "requires_activity_id": previous.id if previous and i % 5 == 0 else None,
                 "group_id": run.groups[i % 2].id if i % 7 == 0 else None}, by=teacher)
             previous = a
@@ -174,7 +175,8 @@ def main(argv=None) -> int:
             f"{args.learners} learners × {args.activities} activities")
         pages = [("course page, learner", "learner", "/runs/{run}/course", "Мой прогресс"),
                  ("course page, teacher", "teacher", "/runs/{run}/course", "Новый раздел"),
-                 ("learners list, teacher", "teacher", "/runs/{run}/enrolments", "Зачислить человека")]
+                 ("learners list, teacher", "teacher", "/runs/{run}/enrolments", "Зачислить человека"),
+                 ("gradebook, teacher", "teacher", "/runs/{run}/gradebook", "Журнал оценок")]
         say("\nSQL statements per page (the same count for both runs means no query per row)")
         say(f"{'page':<26}{'small run':>10}{'large run':>11}")
         for label, who, url, _marker in pages:

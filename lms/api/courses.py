@@ -277,8 +277,9 @@ class RunGrades(MethodView):
         user = api_user()
         staff = perm.can_enrol_others(user, run)
         require(staff or perm.is_learner(user, run))
+        gradebook.ensure_items(run)
+        db.session.commit()  # before reading the sheet: a commit afterwards would expire its rows
         data = gradebook.sheet(run, user_ids=None if staff else [user.id])
-        db.session.commit()
         return [{"user_id": row.user.id, "percent": row.percent, "mark": row.mark,
                  "items": [{"item_id": i.id, "title": i.title, "max_points": i.max_points,
                             "points": row.cells[i.id].points, "overridden": row.cells[i.id].overridden}

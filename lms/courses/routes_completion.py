@@ -130,13 +130,20 @@ def statements(run_id: int):
 
 # --- gradebook -----------------------------------------------------------------------------------
 
+def _sheet(run: CourseRun, user_ids: list[int] | None = None) -> gradebook.Sheet:
+    """Keep the items the course gained first: committing after the sheet is read would expire every
+    learner loaded for it, and reading their names would then cost a query per row."""
+    gradebook.ensure_items(run)
+    db.session.commit()
+    return gradebook.sheet(run, user_ids=user_ids)
+
+
 @bp.route("/runs/<int:run_id>/gradebook")
 @login_required
 def gradebook_view(run_id: int):
     run = get_or_404(CourseRun, run_id)
     require(perm.can_enrol_others(current_user, run))
-    data = gradebook.sheet(run)
-    db.session.commit()  # items the course gained since are kept
+    data = _sheet(run)
     return render_template("completion/gradebook.html", run=run, data=data, aggregations=gradebook.AGGREGATIONS)
 
 
@@ -147,8 +154,7 @@ def gradebook_export(run_id: int, fmt: str):
     require(perm.can_enrol_others(current_user, run))
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    data = gradebook.sheet(run)
-    db.session.commit()
+    data = _sheet(run)
     body = gradebook.to_csv(data) if fmt == "csv" else gradebook.to_xlsx(data)
     mimetype = "text/csv; charset=utf-8" if fmt == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -223,6 +229,5 @@ def history(run_id: int):
 def my_grades(run_id: int):
     run = get_or_404(CourseRun, run_id)
     require(perm.is_learner(current_user, run))
-    data = gradebook.sheet(run, user_ids=[current_user.id])
-    db.session.commit()
+    data = _sheet(run, user_ids=[current_user.id])
     return render_template("completion/my_grades.html", run=run, data=data, row=data.rows[0] if data.rows else None)
