@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms.accounts.models import User
 from lms.core import audit
@@ -107,10 +107,14 @@ class Sheet:
     items: list[GradeItem]
     categories: list[GradeCategory]
     rows: list[Row]
+    #: learners in the whole sheet (the rows may be one page of them)
+    total: int = 0
 
 
-def sheet(run: CourseRun, *, user_ids: list[int] | None = None) -> Sheet:
-    """Learners × items with the course total; ``user_ids`` limits the rows (a learner's own view)."""
+def sheet(run: CourseRun, *, user_ids: list[int] | None = None, page: int | None = None,
+          per_page: int = 100) -> Sheet:
+    """Learners × items with the course total; ``user_ids`` limits the rows (a learner's own view), ``page``
+    reads one page of ``per_page`` learners in name order (all of them without it)."""
     items = ensure_items(run)
     categories = list(db.session.scalars(select(GradeCategory).where(GradeCategory.run_id == run.id)
                                          .order_by(GradeCategory.id)))
@@ -118,7 +122,11 @@ def sheet(run: CourseRun, *, user_ids: list[int] | None = None) -> Sheet:
         Enrolment.run_id == run.id, Enrolment.status.in_(sorted(HOLDS_PLACE)))
     if user_ids is not None:
         learners = learners.where(User.id.in_(user_ids))
-    users = list(db.session.scalars(learners.order_by(User.surname, User.name, User.id)))
+    learner_count = db.session.scalar(select(func.count()).select_from(learners.subquery())) or 0
+    learners = learners.order_by(User.surname, User.name, User.id)
+    if page is not None:
+        learners = learners.offset((max(page, 1) - 1) * per_page).limit(per_page)
+    users = list(db.session.scalars(learners))
     ids = [u.id for u in users]
     points: dict[tuple[int, int], int | None] = {}
     by_activity = {i.activity_id: i.id for i in items if i.activity_id}
@@ -146,7 +154,7 @@ def sheet(run: CourseRun, *, user_ids: list[int] | None = None) -> Sheet:
         row.percent = total(items, categories, row.cells)
         row.mark = mark(run, row.percent)
         rows.append(row)
-    return Sheet(run, items, categories, rows)
+    return Sheet(run, items, categories, rows, learner_count)
 
 
 def total(items: list[GradeItem], categories: list[GradeCategory], cells: dict[int, Cell]) -> float | None:

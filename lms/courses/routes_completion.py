@@ -4,6 +4,7 @@ attestation sheet of a module or of the final attestation, and completing learne
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -130,12 +131,15 @@ def statements(run_id: int):
 
 # --- gradebook -----------------------------------------------------------------------------------
 
-def _sheet(run: CourseRun, user_ids: list[int] | None = None) -> gradebook.Sheet:
+GRADEBOOK_PER_PAGE = 100
+
+
+def _sheet(run: CourseRun, user_ids: list[int] | None = None, page: int | None = None) -> gradebook.Sheet:
     """Keep the items the course gained first: committing after the sheet is read would expire every
     learner loaded for it, and reading their names would then cost a query per row."""
     gradebook.ensure_items(run)
     db.session.commit()
-    return gradebook.sheet(run, user_ids=user_ids)
+    return gradebook.sheet(run, user_ids=user_ids, page=page, per_page=GRADEBOOK_PER_PAGE)
 
 
 @bp.route("/runs/<int:run_id>/gradebook")
@@ -143,8 +147,12 @@ def _sheet(run: CourseRun, user_ids: list[int] | None = None) -> gradebook.Sheet
 def gradebook_view(run_id: int):
     run = get_or_404(CourseRun, run_id)
     require(perm.can_enrol_others(current_user, run))
-    data = _sheet(run)
-    return render_template("completion/gradebook.html", run=run, data=data, aggregations=gradebook.AGGREGATIONS)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    data = _sheet(run, page=page)
+    pages = max((data.total + GRADEBOOK_PER_PAGE - 1) // GRADEBOOK_PER_PAGE, 1)
+    return render_template("completion/gradebook.html", run=run, data=data, aggregations=gradebook.AGGREGATIONS,
+                           pager=SimpleNamespace(page=min(page, pages), pages=pages, has_prev=page > 1,
+                                                 has_next=page < pages, prev_num=page - 1, next_num=page + 1))
 
 
 @bp.route("/runs/<int:run_id>/gradebook.<fmt>")

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from lms.core.errors import ValidationError
-from lms.courses import assignments, completion, gradebook
+from lms.courses import assignments, completion, gradebook, runs
 from lms.courses.models import GradeChange, GradeItem
 from lms.extensions import db
 from tests.courses.test_assignments import assignment
@@ -107,3 +107,21 @@ def test_pages_teacher_sees_all_and_a_learner_only_their_own(client, world, logi
     assert client.get(f"/runs/{run.id}/gradebook/history?user={world.student_b.id}").status_code == 403
     own = text_of(client.get(f"/runs/{run.id}/gradebook/history"))
     assert world.student_b.full_name not in own
+
+
+def test_the_gradebook_comes_a_page_at_a_time(client, world, login_as, run):  # noqa: F811
+    from lms.courses import routes_completion
+    from tests.factories import make_user
+
+    for i in range(3):
+        runs.enrol(run, make_user(f"uch{i}", org=world.school_a, role="teacher", surname=f"Яковлев{i}"),
+                   by=world.admin_a)
+    db.session.commit()
+    routes_completion.GRADEBOOK_PER_PAGE = 2
+    try:
+        login_as(client, world.teacher_a)
+        first = text_of(client.get(f"/runs/{run.id}/gradebook"))
+        last = text_of(client.get(f"/runs/{run.id}/gradebook?page=3"))
+    finally:
+        routes_completion.GRADEBOOK_PER_PAGE = 100
+    assert "Слушателей: 5." in first and "Яковлев2" not in first and "Яковлев2" in last
