@@ -11,10 +11,18 @@ from lms.accounts.models import User
 from lms.api.base import Id, PageArgs, Schema, page_of
 from lms.api.core import api_user, document_errors, get_or_404, make_blueprint, paginate, require
 from lms.core.errors import ValidationError
-from lms.courses import completion, gradebook
+from lms.courses import assignments, completion, gradebook
 from lms.courses import permissions as perm
 from lms.courses import runs as run_services
-from lms.courses.models import Certificate, CourseRun, Enrolment, Programme, RunStaff
+from lms.courses.models import (
+    Certificate,
+    CourseRun,
+    CurriculumModule,
+    Enrolment,
+    Programme,
+    RunStaff,
+    Submission,
+)
 from lms.extensions import db
 from lms.orgs.permissions import scope_of
 
@@ -312,3 +320,97 @@ class CertificateView(MethodView):
         cert = get_or_404(Certificate, certificate_id)
         require(perm.can_view_certificate(api_user(), cert))
         return cert
+
+
+# --- grading -------------------------------------------------------------------------------------
+
+class SubmissionSchema(Schema):
+    id = fields.Integer()
+    activity_id = fields.Integer()
+    user_id = fields.Integer()
+    attempt = fields.Integer()
+    status = fields.String()
+    submitted_at = fields.DateTime()
+    is_late = fields.Boolean()
+    points = fields.Integer(allow_none=True)
+
+
+class GradeSchema(Schema):
+    points = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+    feedback = fields.String(load_default="", validate=validate.Length(max=20000))
+
+
+class AttestationSchema(Schema):
+    user = Id(required=True)
+    module = Id(metadata={"description": "Id модуля учебного плана; без него — итоговая аттестация."})
+    held_on = fields.Date(required=True)
+    result = fields.String(required=True, metadata={
+        "description": "passed/failed, отметка 2–5 или баллы — по шкале программы."})
+    examiners = fields.String(load_default="", validate=validate.Length(max=300))
+
+
+class AttestationRecordSchema(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    module_id = fields.Integer(allow_none=True)
+    form = fields.String()
+    held_on = fields.Date()
+    result = fields.String()
+    passed = fields.Boolean()
+
+
+SubmissionPageSchema = page_of(SubmissionSchema, "SubmissionPage")
+
+
+@runs_bp.route("/<int:run_id>/submissions")
+class RunSubmissions(MethodView):
+    @runs_bp.arguments(PageArgs, location="query")
+    @runs_bp.response(200, SubmissionPageSchema)
+    @document_errors(runs_bp, 403, 404)
+    def get(self, args, run_id):
+        """Работы слушателей по заданиям потока (преподавателям и руководителям)"""
+        run = get_or_404(CourseRun, run_id)
+        require(perm.can_enrol_others(api_user(), run))
+        return paginate(select(Submission).where(Submission.run_id == run.id).order_by(Submission.id), args)
+
+
+@runs_bp.route("/<int:run_id>/submissions/<int:submission_id>/grade")
+class GradeSubmission(MethodView):
+    @runs_bp.arguments(GradeSchema)
+    @runs_bp.response(200, SubmissionSchema)
+    @document_errors(runs_bp, 403, 404)
+    def post(self, data, run_id, submission_id):
+        """Оценить работу
+
+        Как на странице: ниже проходного балла попытка снова открывается для пересдачи; изменение
+        оценки попадает в историю журнала.
+        """
+        run = get_or_404(CourseRun, run_id)
+        submission = get_or_404(Submission, submission_id)
+        require(submission.run_id == run.id and perm.can_enrol_others(api_user(), run))
+        assignments.grade(submission, points=str(data["points"]), feedback=data["feedback"], by=api_user())
+        db.session.commit()
+        return submission
+
+
+@runs_bp.route("/<int:run_id>/attestation")
+class RunAttestation(MethodView):
+    @runs_bp.arguments(AttestationSchema)
+    @runs_bp.response(200, AttestationRecordSchema)
+    @document_errors(runs_bp, 403, 404, 409)
+    def post(self, data, run_id):
+        """Записать результат промежуточной или итоговой аттестации слушателя"""
+        run = get_or_404(CourseRun, run_id)
+        require(perm.can_enrol_others(api_user(), run))
+        learner = db.session.get(User, data["user"])
+        if learner is None:
+            raise ValidationError("Человек не найден.", field="user")
+        module = None
+        if data.get("module") is not None:
+            module = db.session.get(CurriculumModule, data["module"])
+            if module is None:
+                raise ValidationError("Модуль не найден.", field="module")
+        row = completion.record_attestation(run, learner, module=module, held_on=data["held_on"],
+                                            result=data["result"], examiners=data["examiners"], by=api_user())
+        db.session.commit()
+        return row

@@ -76,3 +76,26 @@ def test_grades_own_for_a_learner_all_for_the_teacher_and_certificates(client, w
     own = client.get("/api/v1/certificates", headers=bearer(token_for(world.student_a))).get_json()
     assert [c["id"] for c in own["items"]] == [cert.id] and own["items"][0]["code"]
     assert client.get(f"/api/v1/certificates/{cert.id}", headers=bearer(token_for(world.admin_b))).status_code == 403
+
+
+def test_grading_and_attestation_through_the_api(client, world, token_for):
+    run = make_run(world, is_network=True)
+    runs.enrol(run, world.student_a, by=world.admin_a)
+    work = assignment(world, run)
+    submission = assignments.submit(work, world.student_a, text="Ответ")
+    db.session.commit()
+    teacher = bearer(token_for(world.teacher_a))
+    listing = client.get(f"/api/v1/runs/{run.id}/submissions", headers=teacher).get_json()
+    assert [s["id"] for s in listing["items"]] == [submission.id]
+    assert_error(client.post(f"/api/v1/runs/{run.id}/submissions/{submission.id}/grade", json={"points": 11},
+                             headers=teacher), 422, "points")  # over the assignment's maximum of 10
+    graded = client.post(f"/api/v1/runs/{run.id}/submissions/{submission.id}/grade",
+                         json={"points": 8, "feedback": "Хорошо"}, headers=teacher)
+    assert graded.status_code == 200 and graded.get_json()["status"] == "graded"
+    assert_error(client.post(f"/api/v1/runs/{run.id}/submissions/{submission.id}/grade", json={"points": 5},
+                             headers=bearer(token_for(world.student_a))), 403)
+    record = client.post(f"/api/v1/runs/{run.id}/attestation", headers=teacher, json={
+        "user": world.student_a.id, "held_on": date.today().isoformat(), "result": "passed"})
+    assert record.status_code == 200 and record.get_json()["passed"] is True
+    assert_error(client.post(f"/api/v1/runs/{run.id}/attestation", headers=teacher, json={
+        "user": world.student_a.id, "held_on": date.today().isoformat(), "result": "5"}), 422, "result")
