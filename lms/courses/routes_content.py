@@ -21,7 +21,7 @@ from lms.courses import assignments
 from lms.courses import content as services
 from lms.courses import permissions as perm
 from lms.courses.forms import ActivityForm, AnnouncementForm, GradeForm, SectionForm, SubmitWorkForm
-from lms.courses.labels import course_labels
+from lms.courses.labels import ACTIVITY_KIND_LABELS, course_labels
 from lms.courses.models import (
     Activity,
     ActivityKind,
@@ -87,7 +87,12 @@ def course(run_id: int):
     progress = services.learner_progress(visible, rows, run.programme.total_hours)
     announcements = db.session.scalars(select(Announcement).where(Announcement.run_id == run.id)
                                        .order_by(Announcement.created_at.desc()).limit(5)).all()
-    return render_template("content/course.html", run=run, sections=sections, access=access, rows=rows,
+    # Built once per page, not once per activity: 50 activities would otherwise make ~150 catalogue lookups
+    # and 50 URL builds, the largest part of this page's time.
+    words = {"kinds": {k: str(v) for k, v in ACTIVITY_KIND_LABELS.items()}, "hours": _("%(n)d h"),
+             "done": _("completed"), "todo": _("not completed yet"), "hidden": _("hidden"),
+             "activity_url": url_for("content.view_activity", activity_id=0).removesuffix("0")}
+    return render_template("content/course.html", run=run, sections=sections, access=access, rows=rows, words=words,
                            progress=progress, editing=editing, staff=staff, announcements=announcements,
                            hours_notes=services.hours_plan(run, sections) if editing else [],
                            section_form=SectionForm(formdata=None), announcement_form=AnnouncementForm(formdata=None),
