@@ -23,14 +23,13 @@ from typing import IO
 from flask import Flask
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
 from lms.accounts.queries import PeopleFilter, people_query
 from lms.core.errors import ValidationError
-from lms.core.validators import format_snils, neutralize_formula
+from lms.core.validators import format_snils, neutralize_formula, xlsx_cell
 from lms.extensions import db
 from lms.orgs.models import Membership, Organization
 from lms.orgs.permissions import Scope, listable_org_ids, scope_of
@@ -125,19 +124,13 @@ def csv_chunks(scope: Scope, user_ids: list[int], flt: PeopleFilter, *, app: Fla
         yield text
 
 
-def _xlsx_cell(value):
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
-
-
 def write_xlsx(rows: Iterable[list], out: IO[bytes]) -> None:
     """An .xlsx workbook (one sheet, header row) in openpyxl's write-only mode; text stays text."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=_("People")[:31] or "People")
     ws.append(list(COLUMNS))
     for row in rows:
-        ws.append([_xlsx_cell(v) for v in row])
+        ws.append([xlsx_cell(v) for v in row])
     wb.save(out)
 
 

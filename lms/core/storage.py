@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import stat as stat_mode
 import tempfile
@@ -756,6 +757,43 @@ def init_storage(app: Flask) -> None:
 
 def get_storage() -> Storage:
     return current_app.extensions["lms_storage"]
+
+
+# --- objects that a committed change no longer names -----------------------------------------------
+
+_PENDING = "lms_storage_delete_after_commit"
+
+
+def delete_after_commit(session, key: str) -> None:
+    """Remove ``key`` from storage once ``session``'s transaction commits — never before, and not at all
+    if it rolls back (the row still names the object then). A leftover object is harmless; a missing one
+    would lose a user's file."""
+    session.info.setdefault(_PENDING, []).append(key)
+
+
+def _delete_pending(session) -> None:
+    for key in session.info.pop(_PENDING, []):
+        try:
+            get_storage().delete(key)
+        except Exception as exc:  # noqa: BLE001 - the object stays; the database no longer names it
+            logging.getLogger(__name__).warning("could not delete %s after commit: %s", key, exc)
+
+
+def _forget_pending(session, _previous_transaction) -> None:
+    # Any rollback, even of a savepoint, keeps every object: erring towards a leftover, never a loss.
+    session.info.pop(_PENDING, None)
+
+
+def _listen_for_pending_deletes() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_commit", _delete_pending):
+        event.listen(Session, "after_commit", _delete_pending)
+        event.listen(Session, "after_soft_rollback", _forget_pending)
+
+
+_listen_for_pending_deletes()
 
 
 bp = Blueprint("files", __name__)

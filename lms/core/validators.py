@@ -48,3 +48,13 @@ def neutralize_formula(value: object) -> object:
     if isinstance(value, str) and value and value[0] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+def xlsx_cell(value: object) -> object:
+    """A value an .xlsx cell can hold safely: no control characters (openpyxl refuses them, which would
+    fail the whole download) and no formula."""
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return neutralize_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value

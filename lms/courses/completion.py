@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from lms.accounts.models import User
 from lms.core import audit
 from lms.core.errors import Conflict, ValidationError
-from lms.courses import certificates, gradebook
+from lms.courses import certificates, gradebook, runs
 from lms.courses.models import (
     HOLDS_PLACE,
     Activity,
@@ -177,8 +177,7 @@ def complete_and_certify(run: CourseRun, user_ids: list[int], *, by: User, issue
                                     enrolment_id=s.enrolment.id) for s in chosen]
     issued = certificates.issue_certificates(run.host_organization, items, by=by, issued_on=issued_on)
     for s in chosen:
-        s.enrolment.status = EnrolmentStatus.COMPLETED
-    db.session.flush()
+        runs.mark_completed(s.enrolment, by=by)
     audit.record("run_completed", actor=by, organization=run.host_organization_id, obj=run, learners=len(chosen))
     return issued
 

@@ -6,7 +6,6 @@ Plain functions: they flush, never commit, and raise ``ValidationError``/``Confl
 
 from __future__ import annotations
 
-import logging
 import posixpath
 import secrets
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from lms.core import audit
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.mail import queue_mail
-from lms.core.storage import get_storage
+from lms.core.storage import delete_after_commit, get_storage
 from lms.courses.models import (
     HOLDS_PLACE,
     SLOT_KINDS,
@@ -38,8 +37,6 @@ from lms.courses.models import (
     Section,
 )
 from lms.extensions import db
-
-log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 #: Files a browser or an OS would run rather than open: refused in course content.
@@ -274,7 +271,7 @@ def save_activity(section: Section, data: dict, *, by: User, activity: Activity 
         activity.file_type = upload.content_type or "application/octet-stream"
     db.session.flush()
     if upload is not None and old_key:
-        _delete_after_commit(old_key)
+        delete_after_commit(db.session(), old_key)
     audit.record("activity_added" if creating else "activity_changed", actor=by,
                  organization=run.host_organization_id, obj=run, activity=activity.id, kind=kind)
     return activity
@@ -306,28 +303,13 @@ def _assignment_settings(data: dict, errors: dict) -> dict:
     return settings
 
 
-def _delete_after_commit(key: str) -> None:
-    """Remove a replaced object only once the change that replaced it is committed."""
-    from sqlalchemy import event
-
-    session = db.session()
-
-    def remove(_session):
-        try:
-            get_storage().delete(key)
-        except Exception as exc:  # noqa: BLE001 - a leftover object is harmless; the row no longer names it
-            log.warning("could not delete replaced file %s: %s", key, exc)
-
-    event.listen(session, "after_commit", remove, once=True)
-
-
 def delete_activity(activity: Activity, *, by: User) -> None:
     run = db.session.get(CourseRun, activity.run_id)
     key = activity.file_key
     db.session.delete(activity)
     db.session.flush()
     if key:
-        _delete_after_commit(key)
+        delete_after_commit(db.session(), key)
     audit.record("activity_deleted", actor=by, organization=run.host_organization_id, obj=run,
                  title=activity.title)
 

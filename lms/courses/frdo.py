@@ -20,12 +20,11 @@ from typing import IO
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from lms.core.errors import ValidationError
-from lms.core.validators import format_snils, neutralize_formula, normalize_snils
+from lms.core.validators import format_snils, normalize_snils, xlsx_cell
 from lms.courses.certificates import settings_for
 from lms.courses.models.certificates import Certificate, CertificateStatus, DocumentKind
 from lms.extensions import db
@@ -248,13 +247,7 @@ def row_of(cert: Certificate, settings) -> list:
         "",
     ]
     assert len(row) == len(COLUMNS)
-    return [_cell(v) for v in row]
-
-
-def _cell(value):
-    if isinstance(value, str):
-        return neutralize_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
-    return value
+    return [xlsx_cell(v) for v in row]
 
 
 def write_xlsx(organization, certificates: Iterable[Certificate], out: IO[bytes]) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from lms.accounts.models import User
 from lms.core import audit
 from lms.core.errors import ValidationError
-from lms.core.validators import neutralize_formula
+from lms.core.validators import neutralize_formula, xlsx_cell
 from lms.courses.models import (
     HOLDS_PLACE,
     Activity,
@@ -315,7 +315,7 @@ def to_xlsx(data: Sheet) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=_("Grades")[:31])
     for row in export_rows(data):
-        ws.append([neutralize_formula(c) for c in row])
+        ws.append([xlsx_cell(c) for c in row])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

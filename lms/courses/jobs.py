@@ -35,8 +35,12 @@ def send_deadline_reminders(now: datetime | None = None) -> int:
     once per due date (a moved due date is reminded again). Returns how many learners were reminded."""
     now = now or utcnow()
     sent = 0
+    # Only runs still going: the job runs every few minutes, and finished runs keep their assignments forever.
+    current = select(CourseRun.id).where(CourseRun.ends_on >= (now - timedelta(days=1)).date(),
+                                         CourseRun.cancelled_at.is_(None))
     for activity in db.session.scalars(select(Activity).where(Activity.kind == ActivityKind.ASSIGNMENT,
-                                                              Activity.is_visible.is_(True))):
+                                                              Activity.is_visible.is_(True),
+                                                              Activity.run_id.in_(current))):
         settings = dict(activity.settings or {})
         due = settings.get("due_at")
         if not due or settings.get("reminded_for") == due:

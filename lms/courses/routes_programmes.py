@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from lms.accounts.services import find_by_login
 from lms.core.forms import form_status, submit
@@ -60,15 +60,19 @@ def list_programmes():
         conditions.append(Programme.kind == kind)
     if org_id is not None:
         conditions.append(Programme.owner_organization_id == org_id)
-    if q:
-        like = f"%{q.lower()}%"
-        conditions.append(or_(db.func.lower(Programme.title).like(like), db.func.lower(Programme.subject).like(like)))
+    if q:  # «%» and «_» typed by the user are searched for, not wildcards
+        needle = q.lower()
+        conditions.append(or_(func.lower(Programme.title).contains(needle, autoescape=True),
+                              func.lower(Programme.subject).contains(needle, autoescape=True)))
     stmt = (select(Programme).where(*conditions)
             .order_by(Programme.title, Programme.lineage_id, Programme.version.desc()))
     page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
-    orgs = db.session.scalars(select(Organization).where(Organization.id.in_(
-        select(Programme.owner_organization_id).where(*(c for c in conditions[:1])))).order_by(
-        Organization.short_name)).all()
+    # The organization filter offers every owner of a programme the user may see, whatever else is filtered.
+    owners = select(Programme.owner_organization_id)
+    if visible is not None:
+        owners = owners.where(visible)
+    orgs = db.session.scalars(select(Organization).where(Organization.id.in_(owners))
+                              .order_by(Organization.short_name)).all()
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("programmes/list.html", page=page, status=status, kind=kind, org_id=org_id, q=q,
                            orgs=orgs, args=args, can_create=perm.can_create_programme(current_user))
@@ -179,11 +183,19 @@ def _fill_curriculum(form: CurriculumForm, programme: Programme) -> None:
 def view_programme(programme_id: int):
     programme = get_or_404(Programme, programme_id)
     require(perm.can_view_programme(current_user, programme))
-    review_form = None
-    if perm.can_review_programme(current_user, programme):
-        review_form = ReviewForm(formdata=None)
-        review_form.module.choices = [("", _("The programme as a whole"))] + [
-            (str(m.id), f"{m.position}. {m.title}") for m in programme.modules]
+    review_form = _review_form(programme) if perm.can_review_programme(current_user, programme) else None
+    return _card(programme, review_form)
+
+
+def _review_form(programme: Programme, formdata=None) -> ReviewForm:
+    form = ReviewForm(formdata=formdata)
+    form.module.choices = [("", _("The programme as a whole"))] + [
+        (str(m.id), f"{m.position}. {m.title}") for m in programme.modules]
+    return form
+
+
+def _card(programme: Programme, review_form: ReviewForm | None, status: int = 200):
+    """The programme's card, also when a reviewer's form comes back with an error (422)."""
     return render_template(
         "programmes/view.html", programme=programme, summary=services.hours_summary(programme),
         problems=services.hours_problems(programme), versions=services.versions(programme),
@@ -194,7 +206,7 @@ def view_programme(programme_id: int):
         can_publish=perm.can_publish_programme(current_user, programme),
         can_version=perm.can_version_programme(current_user, programme),
         open_version=services.open_version(programme) if programme.is_frozen else None,
-        runs=_visible_runs(programme), can_open_run=perm.can_open_run(current_user, programme))
+        runs=_visible_runs(programme), can_open_run=perm.can_open_run(current_user, programme)), status
 
 
 def _visible_runs(programme: Programme) -> list[CourseRun]:
@@ -250,8 +262,7 @@ def submit_programme(programme_id: int):
 def review_programme(programme_id: int):
     programme = get_or_404(Programme, programme_id)
     require(perm.can_review_programme(current_user, programme))
-    form = ReviewForm()
-    form.module.choices = [("", "")] + [(str(m.id), m.title) for m in programme.modules]
+    form = _review_form(programme, request.form)
     if form.validate_on_submit():
         module_id = int(form.module.data) if (form.module.data or "").isdigit() else None
         ok, _r = submit(lambda: services.review(programme, by=current_user, action=form.action.data,
@@ -261,11 +272,7 @@ def review_programme(programme_id: int):
             flash({"approve": _("Your approval is recorded."), "return": _("The programme was returned to the author."),
                    }.get(form.action.data, _("Comment added.")), "success")
             return redirect(url_for("programmes.view_programme", programme_id=programme.id))
-    return render_template(
-        "programmes/view.html", programme=programme, summary=services.hours_summary(programme),
-        problems=services.hours_problems(programme), versions=services.versions(programme), review_form=form,
-        can_edit=False, can_submit=False, can_withdraw=False, can_publish=False, can_version=False,
-        open_version=None, runs=[], can_open_run=False), form_status(form)
+    return _card(programme, form, form_status(form))
 
 
 def _transition(programme_id: int, predicate, action, message: str):

@@ -30,6 +30,8 @@ from lms.courses.forms import (
 )
 from lms.courses.labels import AUDIENCE_LABELS, PROGRAMME_KIND_LABELS, course_labels
 from lms.courses.models import (
+    ENDED,
+    HOLDS_PLACE,
     CourseRun,
     Enrolment,
     EnrolmentStatus,
@@ -72,16 +74,16 @@ def catalogue():
         conditions.append(Programme.audience == audience)
     if org_id is not None:
         conditions.append(CourseRun.host_organization_id == org_id)
-    if subject:
-        conditions.append(func.lower(Programme.subject).like(f"%{subject.lower()}%"))
+    if subject:  # «%» and «_» typed by the user are searched for, not wildcards
+        conditions.append(func.lower(Programme.subject).contains(subject.lower(), autoescape=True))
     if q:
-        conditions.append(or_(func.lower(Programme.title).like(f"%{q.lower()}%"),
-                              func.lower(CourseRun.name).like(f"%{q.lower()}%")))
+        conditions.append(or_(func.lower(Programme.title).contains(q.lower(), autoescape=True),
+                              func.lower(CourseRun.name).contains(q.lower(), autoescape=True)))
     stmt = (select(CourseRun).join(Programme, Programme.id == CourseRun.programme_id).where(*conditions)
             .order_by(CourseRun.starts_on, CourseRun.id))
     if free_only:
         taken = (select(func.count(Enrolment.id)).where(Enrolment.run_id == CourseRun.id,
-                                                       Enrolment.status.in_(["active", "completed"]))
+                                                       Enrolment.status.in_(sorted(HOLDS_PLACE)))
                  .scalar_subquery())
         stmt = stmt.where(or_(CourseRun.capacity.is_(None), CourseRun.capacity > taken))
     page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
@@ -192,17 +194,22 @@ def edit_run(run_id: int):
 def view_run(run_id: int):
     run = get_or_404(CourseRun, run_id)
     require(perm.can_view_run(current_user, run))
+    return _run_page(run)
+
+
+def _run_page(run: CourseRun, request_form: RequestEnrolmentForm | None = None, status: int = 200):
+    """The run's page; ``request_form`` is the learner's request coming back with an error (422)."""
     mine = db.session.scalar(select(Enrolment).where(Enrolment.run_id == run.id,
                                                      Enrolment.user_id == current_user.id))
-    request_form = None
-    if perm.can_request_enrolment(current_user, run) and (mine is None or mine.status in ("withdrawn", "rejected")):
+    if request_form is None and perm.can_request_enrolment(current_user, run) and (
+            mine is None or mine.status in ENDED):
         request_form = RequestEnrolmentForm(formdata=None)
     return render_template("runs/view.html", run=run, mine=mine, request_form=request_form,
                            taken=services.places_taken(run), free=services.free_places(run),
                            can_manage=perm.can_manage_run(current_user, run),
                            can_enrol=perm.can_enrol_others(current_user, run),
                            staff_form=StaffForm(formdata=None), group_form=GroupForm(formdata=None),
-                           can_open_course=perm.can_view_content(current_user, run))
+                           can_open_course=perm.can_view_content(current_user, run)), status
 
 
 @bp.route("/runs/<int:run_id>/staff", methods=["POST"])
@@ -374,6 +381,11 @@ def enrol_csv(run_id: int):
 def request_enrolment(run_id: int):
     run = get_or_404(CourseRun, run_id)
     require(perm.can_request_enrolment(current_user, run))
+    mine = db.session.scalar(select(Enrolment.status).where(Enrolment.run_id == run.id,
+                                                            Enrolment.user_id == current_user.id))
+    if mine is not None and mine not in ENDED:  # sent twice, or the page reloaded: nothing to do again
+        flash(_("You have already asked to enrol in this run."), "info")
+        return redirect(url_for("runs.view_run", run_id=run.id))
     form = RequestEnrolmentForm()
     if form.validate_on_submit():
         ok, enrolment = submit(lambda: services.request_enrolment(run, current_user, key=form.key.data or "",
@@ -384,13 +396,7 @@ def request_enrolment(run_id: int):
                    EnrolmentStatus.WAITLISTED: _("The run is full: you are on the waiting list."),
                    }.get(enrolment.status, _("Your request was sent. You will get an answer by e-mail.")), "success")
             return redirect(url_for("runs.view_run", run_id=run.id))
-    mine = db.session.scalar(select(Enrolment).where(Enrolment.run_id == run.id, Enrolment.user_id == current_user.id))
-    return render_template("runs/view.html", run=run, mine=mine, request_form=form,
-                           taken=services.places_taken(run), free=services.free_places(run),
-                           can_manage=perm.can_manage_run(current_user, run),
-                           can_enrol=perm.can_enrol_others(current_user, run),
-                           staff_form=StaffForm(formdata=None), group_form=GroupForm(formdata=None),
-                           can_open_course=perm.can_view_content(current_user, run)), 422
+    return _run_page(run, form, 422)
 
 
 def _decision(enrolment_id: int, approve: bool):

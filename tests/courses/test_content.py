@@ -196,3 +196,27 @@ def test_periodic_jobs_include_the_courses_and_prune_old_lookups(world):
     db.session.commit()
     assert "1" in prune_verification_attempts()
     assert count(VerificationAttempt) == 1
+
+
+def test_a_replaced_file_goes_only_when_the_change_is_committed(world):
+    from lms.core.storage import get_storage
+
+    run = make_run(world)
+    section = run_sections(run)[0]
+    activity = services.save_activity(section, {"kind": "file", "title": "Памятка", "completion": "viewed"},
+                                      by=world.teacher_a,
+                                      upload=services.Upload("v1.pdf", io.BytesIO(b"%PDF-1.4 one"), 12, "application/pdf"))
+    db.session.commit()
+    first = activity.file_key
+    services.save_activity(section, {"title": "Памятка", "completion": "viewed"}, by=world.teacher_a,
+                           activity=activity,
+                           upload=services.Upload("v2.pdf", io.BytesIO(b"%PDF-1.4 two"), 12, "application/pdf"))
+    db.session.rollback()  # the change is abandoned: the row still names the first file
+    db.session.commit()  # a later commit must not delete it either
+    assert get_storage().exists(first)
+    activity = db.session.get(Activity, activity.id)
+    services.save_activity(section, {"title": "Памятка", "completion": "viewed"}, by=world.teacher_a,
+                           activity=activity,
+                           upload=services.Upload("v3.pdf", io.BytesIO(b"%PDF-1.4 three"), 14, "application/pdf"))
+    db.session.commit()
+    assert not get_storage().exists(first) and get_storage().exists(activity.file_key)

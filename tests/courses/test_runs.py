@@ -228,3 +228,12 @@ def test_a_learner_never_sees_the_list_of_other_learners(client, world, login_as
     assert client.get(f"/runs/{run.id}/enrolments").status_code == 403
     other = db.session.scalar(select(Enrolment).where(Enrolment.user_id == world.student_b.id))
     assert client.post(f"/enrolments/{other.id}/withdraw").status_code == 403
+
+
+def test_a_request_sent_twice_is_taken_once(client, world, login_as):
+    run = open_run(world, is_published=True, self_enrolment=True, is_network=True)
+    login_as(client, world.admin_b)
+    assert client.post(f"/runs/{run.id}/request", data={"note": "Прошу"}).status_code == 302
+    again = client.post(f"/runs/{run.id}/request", data={"note": "Прошу"}, follow_redirects=True)
+    assert again.status_code == 200 and "уже подали заявку" in text_of(again)
+    assert count(Enrolment) == 1
