@@ -125,3 +125,12 @@ def test_the_gradebook_comes_a_page_at_a_time(client, world, login_as, run):  # 
     finally:
         routes_completion.GRADEBOOK_PER_PAGE = 100
     assert "Слушателей: 5." in first and "Яковлев2" not in first and "Яковлев2" in last
+
+
+def test_the_xlsx_export_survives_control_characters_in_names(world, run):  # noqa: F811
+    import io
+
+    world.student_b.name = "Анна\x07"  # pasted from somewhere: openpyxl refuses such characters
+    graded(world, run, 9, 3)
+    sheet = load_workbook(io.BytesIO(gradebook.to_xlsx(gradebook.sheet(run)))).active
+    assert any(isinstance(c.value, str) and "Анна" in c.value for row in sheet.iter_rows() for c in row)
