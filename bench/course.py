@@ -26,6 +26,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 TARGET = 0.2
+#: name: (label, who, URL, a marker every response must contain)
+PAGES = {"learner": ("course page, learner", "learner", "/runs/{run}/course", "Мой прогресс"),
+         "teacher": ("course page, teacher", "teacher", "/runs/{run}/course", "Новый раздел"),
+         "learners": ("learners list, teacher", "teacher", "/runs/{run}/enrolments", "Зачислить человека"),
+         "gradebook": ("gradebook, teacher", "teacher", "/runs/{run}/gradebook", "Журнал оценок")}
 
 
 def _args(argv):
@@ -37,6 +42,8 @@ def _args(argv):
     p.add_argument("--rounds", type=int, default=2, help="bare + page pairs per page; medians reported (2)")
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--threads", type=int, default=64, help="gunicorn --threads (64, as in the README)")
+    p.add_argument("--pages", default="learner,teacher,learners,gradebook",
+                   help="which pages, comma-separated (learner,teacher,learners,gradebook)")
     p.add_argument("--keep", action="store_true")
     return p.parse_args(argv)
 
@@ -104,7 +111,7 @@ def _seed(app, learners: int, activities: int, tag: str) -> dict:
             a = content.save_activity(sections[i % len(sections)], {
                 "kind": "assignment" if i % 10 == 9 else "page", "title": f"Материал {i + 1}", "planned_hours": 1,
                 "completion": "viewed", "max_points": 10, "pass_points": 5,
-                "body": "<p>Текст</p>", "requires_activity_id": previous.id if previous and i % 5 == 0 else None,
+                "body": "<p>Текст</p>", "requires_activity_id": previous.id if previous and i % 5 == 1 else None,
                 "group_id": run.groups[i % 2].id if i % 7 == 0 else None}, by=teacher)
             previous = a
         db.session.commit()
@@ -136,26 +143,33 @@ def _client(app, username: str):
     return client
 
 
-def _count_sql(app, client, url: str) -> int:
+def _count_sql(app, client, url: str) -> tuple[int, int]:
+    """Statements of one request of ``url`` rendered afresh (the caches emptied) and of the next one."""
     from sqlalchemy import event
 
+    from lms.core.pagecache import clear_all
     from lms.extensions import db
 
     with app.app_context():
         engine = db.engine
-    seen = []
+    client.get(url)  # warm: templates compiled, statements cached, the session's CSRF token made
+    counts = []
+    for fresh in (True, False):
+        seen = []
 
-    def before(conn, cursor, statement, *args):
-        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            seen.append(statement)
+        def before(conn, cursor, statement, *args, seen=seen):
+            if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+                seen.append(statement)
 
-    client.get(url)  # warm: templates compiled, statements cached
-    event.listen(engine, "before_cursor_execute", before)
-    response = client.get(url)
-    event.remove(engine, "before_cursor_execute", before)
-    if response.status_code != 200:
-        raise SystemExit(f"GET {url}: HTTP {response.status_code}")
-    return len(seen)
+        if fresh:
+            clear_all()
+        event.listen(engine, "before_cursor_execute", before)
+        response = client.get(url)
+        event.remove(engine, "before_cursor_execute", before)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url}: HTTP {response.status_code}")
+        counts.append(len(seen))
+    return counts[0], counts[1]
 
 
 def main(argv=None) -> int:
@@ -173,15 +187,16 @@ def main(argv=None) -> int:
         large = _seed(app, args.learners, args.activities, "l")
         say(f"seeded in {time.perf_counter() - t0:.1f} s: small run 10 learners × 5 activities, large run "
             f"{args.learners} learners × {args.activities} activities")
-        pages = [("course page, learner", "learner", "/runs/{run}/course", "Мой прогресс"),
-                 ("course page, teacher", "teacher", "/runs/{run}/course", "Новый раздел"),
-                 ("learners list, teacher", "teacher", "/runs/{run}/enrolments", "Зачислить человека"),
-                 ("gradebook, teacher", "teacher", "/runs/{run}/gradebook", "Журнал оценок")]
-        say("\nSQL statements per page (the same count for both runs means no query per row)")
-        say(f"{'page':<26}{'small run':>10}{'large run':>11}")
+        chosen = set(args.pages.split(","))
+        pages = [page for name, page in PAGES.items() if name in chosen]
+        say("\nSQL statements per page (the same count for both runs means no query per row);\n"
+            "rendered: the page made afresh; cached: the next request, served from the page cache")
+        say(f"{'page':<26}{'rendered, small':>16}{'large':>7}{'cached, small':>15}{'large':>7}")
         for label, who, url, _marker in pages:
-            counts = [_count_sql(app, _client(app, run[who]), url.format(run=run["run"])) for run in (small, large)]
-            say(f"{label:<26}{counts[0]:>10}{counts[1]:>11}{'' if counts[0] == counts[1] else '   GROWS'}")
+            (fresh_s, hit_s), (fresh_l, hit_l) = [_count_sql(app, _client(app, run[who]), url.format(run=run["run"]))
+                                                  for run in (small, large)]
+            grows = "" if (fresh_s, hit_s) == (fresh_l, hit_l) else "   GROWS"
+            say(f"{label:<26}{fresh_s:>16}{fresh_l:>7}{hit_s:>15}{hit_l:>7}{grows}")
         with app.app_context():
             from lms.extensions import db
 
@@ -209,15 +224,18 @@ def main(argv=None) -> int:
             server.stop()
         say(f"\nOver HTTP, large run, gunicorn gthread 1 worker × {args.threads} threads, {args.connections} "
             f"connections, {args.rounds} × ({args.warmup:.0f} s warm-up + {args.duration:.0f} s), medians")
-        say(f"{'page':<26}{'page rps':>10}{'bare rps':>10}{'ratio':>8}{'page p95':>11}{'errors':>8}  target ≥ {TARGET}")
+        say(f"{'page':<26}{'page rps':>10}{'bare rps':>10}{'ratio':>8}{'page p95':>11}{'errors':>8}"
+        f"{'server CPU':>12}{'client CPU':>12}  target ≥ {TARGET}")
         for label, bare, page in results:
             b = statistics.median(r["rps"] for r in bare)
             p = statistics.median(r["rps"] for r in page)
             p95 = statistics.median(r["p95_ms"] for r in page)
             errors = sum(r["errors"] for r in bare + page)
             ratio = p / b if b else 0
-            say(f"{label:<26}{p:>10.1f}{b:>10.1f}{ratio:>8.3f}{p95:>9.1f} ms{errors:>8}  "
-                f"{'PASS' if ratio >= TARGET and not errors else 'FAIL'}")
+            server_cpu = statistics.median(r.get("server_cpu_pct") or 0 for r in page)
+            client_cpu = statistics.median(r.get("client_cpu_pct") or 0 for r in page)
+            say(f"{label:<26}{p:>10.1f}{b:>10.1f}{ratio:>8.3f}{p95:>9.1f} ms{errors:>8}{server_cpu:>11.0f}%"
+                f"{client_cpu:>11.0f}%  {'PASS' if ratio >= TARGET and not errors else 'FAIL'}")
         say(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; Python {sys.version.split()[0]}")
     finally:
         if args.keep:

@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.core.storage import bp as files_bp
     from lms.courses import jobs as _course_jobs  # noqa: F401 - registers the domain's periodic jobs
     from lms.courses import notices as _course_notices  # noqa: F401 - calendar events and notifications
+    from lms.courses import revisions as _course_revisions  # noqa: F401 - revisions bumped on every flush
     from lms.courses.routes_certificates import bp as certificates_bp
     from lms.courses.routes_completion import bp as completion_bp
     from lms.courses.routes_content import bp as content_bp

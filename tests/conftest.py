@@ -132,10 +132,9 @@ def db_session(app):
             yield db.session
         finally:
             # Rolled-back ids come again in the next test: versions cached under them would lie.
-            from lms.main.dashboard import _cache, _html_cache, _page_cache
+            from lms.core.pagecache import clear_all
 
-            for cache in (_cache, _html_cache, _page_cache):
-                cache.clear()
+            clear_all()
             engines[None] = engine
             try:
                 db.session.remove()

@@ -51,34 +51,51 @@ def a11y_body_classes() -> str:
     ])
 
 
+def _menu(s) -> list[tuple[str, object]]:
+    """(endpoint, label) items of the main menu for a scope."""
+    items = [("main.dashboard", _l("Dashboard"))]
+    if s.is_admin or s.member_org_ids or s.managed_org_ids:
+        items.append(("orgs.list_orgs", _l("Organizations")))
+    if s.is_manager or s.staff_org_ids:
+        items.append(("people.list_people", _l("People")))
+    if s.is_admin or s.member_org_ids or s.managed_org_ids:
+        items.append(("programmes.list_programmes", _l("Programmes")))
+    items.append(("runs.catalogue", _l("Catalogue")))
+    items.append(("runs.my_courses", _l("My courses")))
+    items.append(("certificates.mine", _l("Certificates")))
+    items.append(("main.calendar", _l("Calendar")))
+    items.append(("main.notifications", _l("Notifications")))
+    if s.is_manager:
+        items.append(("imports.start", _l("Import")))
+        items.append(("main.audit_log", _l("Audit log")))
+    if s.is_admin or s.is_coordinator:
+        items.append(("orgs.academic_years", _l("Academic years")))
+    if s.is_admin:
+        items.append(("orgs.municipalities", _l("Municipalities")))
+        items.append(("main.outbox", _l("Mail")))
+    return items
+
+
 def navigation() -> list[tuple[str, str, str]]:
     """(endpoint, url, label) items the current user may open; the pages check again on the server."""
     from lms.orgs.permissions import scope_of
 
     if not current_user.is_authenticated:
         return []
-    s = scope_of(current_user)
-    items = [("main.dashboard", url_for("main.dashboard"), _l("Dashboard"))]
-    if s.is_admin or s.member_org_ids or s.managed_org_ids:
-        items.append(("orgs.list_orgs", url_for("orgs.list_orgs"), _l("Organizations")))
-    if s.is_manager or s.staff_org_ids:
-        items.append(("people.list_people", url_for("people.list_people"), _l("People")))
-    if s.is_admin or s.member_org_ids or s.managed_org_ids:
-        items.append(("programmes.list_programmes", url_for("programmes.list_programmes"), _l("Programmes")))
-    items.append(("runs.catalogue", url_for("runs.catalogue"), _l("Catalogue")))
-    items.append(("runs.my_courses", url_for("runs.my_courses"), _l("My courses")))
-    items.append(("certificates.mine", url_for("certificates.mine"), _l("Certificates")))
-    items.append(("main.calendar", url_for("main.calendar"), _l("Calendar")))
-    items.append(("main.notifications", url_for("main.notifications"), _l("Notifications")))
-    if s.is_manager:
-        items.append(("imports.start", url_for("imports.start"), _l("Import")))
-        items.append(("main.audit_log", url_for("main.audit_log"), _l("Audit log")))
-    if s.is_admin or s.is_coordinator:
-        items.append(("orgs.academic_years", url_for("orgs.academic_years"), _l("Academic years")))
-    if s.is_admin:
-        items.append(("orgs.municipalities", url_for("orgs.municipalities"), _l("Municipalities")))
-        items.append(("main.outbox", url_for("main.outbox"), _l("Mail")))
-    return items
+    return [(endpoint, url_for(endpoint), label) for endpoint, label in _menu(scope_of(current_user))]
+
+
+def layout_key() -> tuple:
+    """Everything the layout around a page shows of the request and the person (their name, menu and
+    display settings, the page's own address in the language and display switches): part of the key of
+    every cached whole page (``lms.core.pagecache.page_key``)."""
+    from lms.orgs.permissions import scope_of
+
+    if not current_user.is_authenticated:
+        return (request.full_path, tuple(sorted(a11y_settings().items())))
+    menu = tuple(endpoint for endpoint, _label in _menu(scope_of(current_user)))
+    return (request.full_path, tuple(sorted(a11y_settings().items())), current_user.id, current_user.short_name,
+            menu)
 
 
 def init_templating(app: Flask) -> None:

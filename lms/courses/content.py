@@ -344,6 +344,14 @@ def access(activity: Activity, *, group_ids: set[int], completed: set[int], now:
     return Access(True)
 
 
+def next_access_change(activities, now: datetime) -> datetime | None:
+    """The first moment after ``now`` at which an activity opens or closes (None: none ahead): until then a
+    learner's view of what is open stays as it is."""
+    ahead = [moment for a in activities for moment in (a.available_from, a.available_until)
+             if moment is not None and moment >= now]
+    return min(ahead, default=None)
+
+
 def _fmt(moment: datetime) -> str:
     from lms.core.i18n import fmt_datetime
 

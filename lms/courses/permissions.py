@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from dataclasses import dataclass
 
-from lms.courses.models import FROZEN, Programme, ProgrammeReviewer, ProgrammeStatus
+from flask import abort
+from sqlalchemy import Integer, and_, bindparam, or_, select
+
+from lms.core.loading import MAX_ID
+from lms.courses.models import (
+    FROZEN,
+    HOLDS_PLACE,
+    CourseRun,
+    Enrolment,
+    Programme,
+    ProgrammeReviewer,
+    ProgrammeStatus,
+    RunStaff,
+    RunStaffRole,
+)
 from lms.extensions import db
 from lms.orgs.models import Organization, Role
 from lms.orgs.permissions import scope_of
@@ -156,10 +170,13 @@ def can_enrol_others(user, run) -> bool:
     return can_manage_run(user, run) or teaches_run(user, run)
 
 
-def _enrolment_of(user, run):
-    from lms.courses.models import Enrolment
-
+def enrolment_of(user, run):
+    """The person's enrolment in the run, whatever its status (None: never enrolled)."""
     return db.session.scalar(select(Enrolment).where(Enrolment.run_id == run.id, Enrolment.user_id == user.id))
+
+
+def holds_place(enrolment) -> bool:
+    return enrolment is not None and enrolment.status in HOLDS_PLACE
 
 
 def can_view_run(user, run) -> bool:
@@ -167,7 +184,7 @@ def can_view_run(user, run) -> bool:
         return True
     if run.is_published and run.cancelled_at is None:
         return True
-    return _enrolment_of(user, run) is not None
+    return enrolment_of(user, run) is not None
 
 
 def can_request_enrolment(user, run) -> bool:
@@ -186,14 +203,65 @@ def can_edit_content(user, run) -> bool:
 
 
 def is_learner(user, run) -> bool:
-    from lms.courses.models import HOLDS_PLACE
-
-    enrolment = _enrolment_of(user, run)
-    return enrolment is not None and enrolment.status in HOLDS_PLACE
+    return holds_place(enrolment_of(user, run))
 
 
 def can_view_content(user, run) -> bool:
     return can_enrol_others(user, run) or is_learner(user, run)
+
+
+@dataclass(frozen=True)
+class RunAccess:
+    """A person's standing in a run, read in one statement with the run: the predicates above, without
+    loading the run's staff or the enrolment separately (the course page and the gradebook use it)."""
+
+    run: CourseRun
+    enrolment: Enrolment | None
+    staff_role: str | None
+    manages: bool
+
+    @property
+    def enrols_others(self) -> bool:  # can_enrol_others
+        return self.manages or self.staff_role is not None
+
+    @property
+    def edits_content(self) -> bool:  # can_edit_content
+        return self.manages or self.staff_role == RunStaffRole.TEACHER
+
+    @property
+    def learns(self) -> bool:  # is_learner
+        return holds_place(self.enrolment)
+
+    @property
+    def views_content(self) -> bool:  # can_view_content
+        return self.enrols_others or self.learns
+
+
+_run_access_statement = None
+
+
+def _run_access() -> object:
+    """Built once: the statement's cache key is then computed from a ready object on every call."""
+    global _run_access_statement  # noqa: PLW0603 - a module-level memo
+    if _run_access_statement is None:
+        user_id = bindparam("user_id", type_=Integer)
+        _run_access_statement = (
+            select(CourseRun, Enrolment, RunStaff.role)
+            .outerjoin(Enrolment, and_(Enrolment.run_id == CourseRun.id, Enrolment.user_id == user_id))
+            .outerjoin(RunStaff, and_(RunStaff.run_id == CourseRun.id, RunStaff.user_id == user_id))
+            .where(CourseRun.id == bindparam("run_id", type_=Integer)))
+    return _run_access_statement
+
+
+def run_access_or_404(user, run_id: int) -> RunAccess:
+    """The run with ``user``'s enrolment and staff role in it; 404 when there is no such run."""
+    if not 0 < run_id <= MAX_ID:
+        abort(404)
+    row = db.session.execute(_run_access(), {"user_id": user.id, "run_id": run_id}).first()
+    if row is None:
+        abort(404)
+    run, enrolment, role = row
+    return RunAccess(run, enrolment, role, can_manage_run(user, run))
 
 
 def can_see_submission(user, submission, run) -> bool:

@@ -15,6 +15,7 @@ from lms.accounts.models import User
 from lms.core.errors import DomainError, ValidationError
 from lms.core.forms import submit
 from lms.core.loading import get_or_404
+from lms.core.pagecache import VersionedCache, cached, page_key
 from lms.core.permissions import require
 from lms.courses import certificates, gradebook
 from lms.courses import completion as services
@@ -142,12 +143,23 @@ def _sheet(run: CourseRun, user_ids: list[int] | None = None, page: int | None =
     return gradebook.sheet(run, user_ids=user_ids, page=page, per_page=GRADEBOOK_PER_PAGE)
 
 
+#: Rendered gradebook pages, per session, run revisions and page (~50–150 KB each).
+_gradebook_pages = VersionedCache(size=500, max_chars=64 * 1024 * 1024)
+
+
 @bp.route("/runs/<int:run_id>/gradebook")
 @login_required
 def gradebook_view(run_id: int):
-    run = get_or_404(CourseRun, run_id)
-    require(perm.can_enrol_others(current_user, run))
+    access = perm.run_access_or_404(current_user, run_id)
+    require(access.enrols_others)
+    run = access.run
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    # The sheet shows the run's items (content) and every learner's grades and names (learners).
+    key = page_key("gradebook", run.id, run.created_at, run.content_rev, run.learners_rev, page)
+    return cached(_gradebook_pages, key, lambda: _gradebook_page(run, page))
+
+
+def _gradebook_page(run: CourseRun, page: int) -> str:
     data = _sheet(run, page=page)
     pages = max((data.total + GRADEBOOK_PER_PAGE - 1) // GRADEBOOK_PER_PAGE, 1)
     return render_template("completion/gradebook.html", run=run, data=data, aggregations=gradebook.AGGREGATIONS,

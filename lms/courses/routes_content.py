@@ -12,9 +12,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from lms.core.db import utcnow
 from lms.core.errors import ValidationError
 from lms.core.forms import flash_form_errors, form_status, submit
 from lms.core.loading import get_or_404
+from lms.core.pagecache import VersionedCache, cached_until, page_key
 from lms.core.permissions import require
 from lms.core.storage import get_storage
 from lms.courses import assignments
@@ -65,23 +67,38 @@ def _parse_local(value: str | None, run: CourseRun, field: str) -> datetime | No
 
 # --- the course page -----------------------------------------------------------------------------
 
+#: Rendered course pages, per session, run revision and learner revision (~20–60 KB each).
+_course_pages = VersionedCache(size=2000, max_chars=64 * 1024 * 1024)
+
+
 @bp.route("/runs/<int:run_id>/course")
 @login_required
 def course(run_id: int):
-    run = get_or_404(CourseRun, run_id)
-    require(perm.can_view_content(current_user, run))
-    editing = perm.can_edit_content(current_user, run)
-    staff = perm.can_enrol_others(current_user, run)
+    access = perm.run_access_or_404(current_user, run_id)
+    require(access.views_content)
+    run, staff = access.run, access.enrols_others
+    editing = access.edits_content
+    enrolment = None if staff else access.enrolment
+    # The page shows the run's content (its revision) and, to a learner, their own state (their revision,
+    # status and group) as it stands until the next activity opens or closes.
+    learner = None if staff else (enrolment.id, enrolment.created_at, enrolment.rev, enrolment.status,
+                                  enrolment.group_id)
+    key = page_key("course", run.id, run.created_at, run.content_rev, staff, editing, learner)
+    return cached_until(_course_pages, key, lambda: _course_page(run, enrolment, staff, editing))
+
+
+def _course_page(run: CourseRun, enrolment: Enrolment | None, staff: bool, editing: bool):
+    """(the page, the moment it stops being right or None)."""
     sections = list(db.session.scalars(
         select(Section).where(Section.run_id == run.id).order_by(Section.position)
         .options(selectinload(Section.module), selectinload(Section.activities).selectinload(Activity.requires_activity))))
     activities = [a for s in sections for a in s.activities]
-    rows = services.progress_rows(run.id, current_user.id)
+    rows = {} if staff else services.progress_rows(run.id, enrolment.user_id)
     completed = {a for a, p in rows.items() if p.completed_at}
-    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.run_id == run.id,
-                                                          Enrolment.user_id == current_user.id))
     groups = {enrolment.group_id} if enrolment and enrolment.group_id else set()
-    access = {a.id: services.access(a, group_ids=groups, completed=completed, staff=staff) for a in activities}
+    now = utcnow()
+    access = {a.id: services.access(a, group_ids=groups, completed=completed, staff=staff, now=now)
+              for a in activities}
     visible = activities if staff else [a for a in activities if a.is_visible and
                                         (a.group_id is None or a.group_id in groups)]
     progress = services.learner_progress(visible, rows, run.programme.total_hours)
@@ -92,11 +109,12 @@ def course(run_id: int):
     words = {"kinds": {k: str(v) for k, v in ACTIVITY_KIND_LABELS.items()}, "hours": _("%(n)d h"),
              "done": _("completed"), "todo": _("not completed yet"), "hidden": _("hidden"),
              "activity_url": url_for("content.view_activity", activity_id=0).removesuffix("0")}
-    return render_template("content/course.html", run=run, sections=sections, access=access, rows=rows, words=words,
+    html = render_template("content/course.html", run=run, sections=sections, access=access, rows=rows, words=words,
                            progress=progress, editing=editing, staff=staff, announcements=announcements,
                            hours_notes=services.hours_plan(run, sections) if editing else [],
                            section_form=SectionForm(formdata=None), announcement_form=AnnouncementForm(formdata=None),
                            kinds=list(ActivityKind))
+    return html, None if staff else services.next_access_change(activities, now)
 
 
 @bp.route("/runs/<int:run_id>/sections", methods=["POST"])

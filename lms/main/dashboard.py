@@ -10,8 +10,6 @@ index seek per organization.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,8 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Consent, ImportJob, ParentLink, User
 from lms.core.audit import ROUTINE_ACTIONS, AuditEvent, AuditEventOrg
-from lms.core.i18n import select_locale, select_timezone
-from lms.core.templating import a11y_settings
+from lms.core.pagecache import VersionedCache, cached, page_key
 from lms.extensions import db
 from lms.orgs.models import TEACHING_ROLES, Membership, Municipality, Organization, Role
 from lms.orgs.permissions import Scope, const, remember_scope, scope_from_rows, scope_union
@@ -247,35 +244,8 @@ def _org_data(user: User, scope: Scope) -> OrgData:
     return d
 
 
-class _VersionedCache:
-    """A small thread-safe LRU map; entries are only ever looked up under their exact version."""
-
-    def __init__(self, size: int = 2000):
-        self._items: OrderedDict = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_cache = _VersionedCache()
-_html_cache = _VersionedCache(size=1000)  # ~10 KB each
+_cache = VersionedCache()
+_html_cache = VersionedCache(size=1000)  # ~10 KB each
 
 
 def build_dashboard(user: User, state: DashboardState) -> Dashboard:
@@ -302,38 +272,23 @@ def org_sections_html(d: Dashboard) -> Markup:
         return Markup(render_template("main/_dashboard_org.html", d=d, is_admin=d.is_admin,  # noqa: S704
                                       is_parent=d.is_parent))
 
-    if d.key is None:
-        return render()
-    key = (d.key, d.is_parent, str(get_locale()), str(get_timezone()))
-    html = _html_cache.get(key)
-    if html is None:
-        html = render()
-        _html_cache.put(key, html)
-    return html
+    key = None if d.key is None else (d.key, d.is_parent, str(get_locale()), str(get_timezone()))
+    return cached(_html_cache, key, render)
 
 
-_page_cache = _VersionedCache(size=1000)  # ~15 KB each
+_page_cache = VersionedCache(size=1000)  # ~15 KB each
 
 
-def page_key(user: User, state: DashboardState, session) -> tuple | None:
-    """What the whole dashboard page depends on, or None when it must be rendered afresh: the browser
-    session (the page carries its CSRF token), the data version, the recent imports and their states,
-    language, time zone and display settings. Pages with messages to show, and parents' pages (their
-    children's data has no version), are never cached."""
+def dashboard_page_key(user: User, state: DashboardState) -> tuple | None:
+    """What the whole dashboard page depends on besides the layout (``lms.core.pagecache.page_key``), or None
+    when it must be rendered afresh: the data version, the recent imports and their states. Parents' pages
+    (their children's data has no version) are never cached."""
     scope = state.scope
-    if state.version is None or scope.is_parent or session.get("_flashes"):
+    if state.version is None or scope.is_parent:
         return None
-    # The selectors' strings, not Babel's parsed Locale and zone objects: a cache hit never needs those.
-    return (session.get("sid"), session.get("csrf_token"), user.id, state.version, scope.is_admin,
-            scope.member_org_ids, scope.managed_org_ids, state.imports,
-            select_locale(), select_timezone(), tuple(sorted(a11y_settings().items())))
+    return page_key("dashboard", user.id, state.version, scope.is_admin, scope.member_org_ids,
+                    scope.managed_org_ids, state.imports)
 
 
 def cached_page(key: tuple | None, render) -> str:
-    if key is None:
-        return render()
-    html = _page_cache.get(key)
-    if html is None:
-        html = render()
-        _page_cache.put(key, html)
-    return html
+    return cached(_page_cache, key, render)

@@ -40,9 +40,9 @@ from lms.main.dashboard import (
     audit_visibility,
     build_dashboard,
     cached_page,
+    dashboard_page_key,
     dashboard_state,
     org_sections_html,
-    page_key,
 )
 from lms.main.forms import AuditFilterForm
 from lms.orgs.models import Organization
@@ -69,7 +69,7 @@ def dashboard():
         data = build_dashboard(current_user, state)
         return render_template("main/dashboard.html", d=data, scope=state.scope, org_html=org_sections_html(data))
 
-    return cached_page(page_key(current_user, state, session), render)
+    return cached_page(dashboard_page_key(current_user, state), render)
 
 
 @bp.route("/healthz")

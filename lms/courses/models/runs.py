@@ -71,6 +71,11 @@ class CourseRun(TimestampMixin, db.Model):
     cancelled_at: Mapped[datetime | None]
     #: Bumped by every enrolment decision: taking it is how a decision waits for the one before it.
     lock_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Revisions of what the run's pages show (``lms.courses.revisions``): its content (sections,
+    #: activities, groups, staff, announcements, grade items) and its learners' state (enrolments,
+    #: progress, submissions, attestation, grades). Bumped on every such change; cached pages key on them.
+    content_rev: Mapped[int] = mapped_column(default=0, server_default="0")
+    learners_rev: Mapped[int] = mapped_column(default=0, server_default="0")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     programme = relationship("Programme")
@@ -126,6 +131,8 @@ class Enrolment(TimestampMixin, db.Model):
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Revision of this learner's state in the run (progress, submissions, grades), as ``CourseRun.learners_rev``.
+    rev: Mapped[int] = mapped_column(default=0, server_default="0")
 
     run = relationship("CourseRun")
     user = relationship("User", foreign_keys=[user_id])
