@@ -98,7 +98,14 @@ def layout_key() -> tuple:
             menu)
 
 
+def translated(labels: dict) -> dict:
+    """A dict of lazily translated labels with its values translated once (a table of 100 rows would
+    otherwise translate each row's label again)."""
+    return {key: str(value) for key, value in labels.items()}
+
+
 def init_templating(app: Flask) -> None:
+    app.jinja_env.filters["translated"] = translated
     app.jinja_env.filters["dt"] = fmt_datetime
     app.jinja_env.filters["d"] = fmt_date
     app.jinja_env.filters["snils"] = format_snils
