@@ -18,7 +18,7 @@ from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.notifications import notify
 from lms.core.storage import get_storage
-from lms.courses import gradebook
+from lms.courses import gradebook, grading
 from lms.courses.content import Upload, check_upload, mark_complete, sanitize
 from lms.courses.models import (
     HOLDS_PLACE,
@@ -111,19 +111,18 @@ def submit(activity: Activity, user: User, *, text: str = "", uploads: list[Uplo
     return submission
 
 
-def grade(submission: Submission, *, points, feedback: str, by: User, uploads: list[Upload] = ()) -> Submission:
-    """Points out of the assignment's maximum and feedback. At or above the pass mark the work is graded
-    for good; below it the learner may submit again (the attempt is reopened)."""
+def grade(submission: Submission, *, points=None, feedback: str, by: User, uploads: list[Upload] = (),
+          levels: list | None = None) -> Submission:
+    """Points (or a scale's mark, or a rubric's level per criterion) and feedback. At or above the pass mark
+    the work is graded for good; below it the learner may submit again (the attempt is reopened)."""
     activity = db.session.get(Activity, submission.activity_id)
     settings = activity.settings or {}
-    maximum, pass_mark = int(settings.get("max_points", 100)), int(settings.get("pass_points", 0))
-    text = str(points if points is not None else "").strip()
-    if not text.isdigit() or int(text) > maximum:
-        raise ValidationError(_("From %(low)d to %(high)d.", low=0, high=maximum), field="points")
+    pass_mark = int(settings.get("pass_points", 0))
+    value, chosen = grading.score(settings, points=points, levels=levels)
     for upload in uploads:
         upload.filename = check_upload(upload.filename, upload.length)
     old = submission.points
-    submission.points, submission.feedback = int(text), sanitize(feedback)
+    submission.points, submission.rubric_levels, submission.feedback = value, chosen, sanitize(feedback)
     submission.graded_by_id, submission.graded_at = by.id, utcnow()
     passed = submission.points >= pass_mark
     submission.status = SubmissionStatus.GRADED if passed else SubmissionStatus.REOPENED
@@ -137,7 +136,8 @@ def grade(submission: Submission, *, points, feedback: str, by: User, uploads: l
     if passed and activity.completion == CompletionRule.GRADED:
         mark_complete(activity, submission.user_id)
     gradebook.log_change(activity.run_id, submission.user_id, activity.title, old, submission.points, by=by)
-    title = _("«%(title)s» is graded: %(p)d of %(m)d points.", title=activity.title, p=submission.points, m=maximum)
+    title = _("«%(title)s» is graded: %(grade)s.", title=activity.title,
+              grade=grading.grade_label(settings, submission.points))
     notify(submission.user, "grade", title, f"/activities/{activity.id}", email=title)
     db.session.flush()
     run = db.session.get(CourseRun, activity.run_id)

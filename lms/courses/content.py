@@ -24,6 +24,7 @@ from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.mail import queue_mail
 from lms.core.storage import delete_after_commit, get_storage
+from lms.courses import grading
 from lms.courses.models import (
     HOLDS_PLACE,
     SLOT_KINDS,
@@ -292,14 +293,7 @@ def _assignment_settings(data: dict, errors: dict) -> dict:
     settings["files"] = bool(data.get("files", True))
     if not settings["online_text"] and not settings["files"]:
         errors["online_text"] = _("Allow an online text, files, or both.")
-    max_points = str(data.get("max_points") or "100").strip()
-    pass_points = str(data.get("pass_points") or "0").strip()
-    if not max_points.isdigit() or not 1 <= int(max_points) <= 1000:
-        errors["max_points"] = _("From %(low)d to %(high)d.", low=1, high=1000)
-    elif not pass_points.isdigit() or int(pass_points) > int(max_points):
-        errors["pass_points"] = _("The pass mark cannot exceed the maximum.")
-    else:
-        settings["max_points"], settings["pass_points"] = int(max_points), int(pass_points)
+    settings.update(grading.clean_settings(data, errors))
     return settings
 
 

@@ -136,7 +136,10 @@ def _content(run, teacher) -> None:
             "planned_hours": 1, "completion": "viewed"}, by=teacher)
         content.save_activity(section, {
             "kind": "assignment", "title": f"Практическая работа: {section.title}",
-            "planned_hours": hours - hours // 2 - 1, "completion": "submitted", "max_points": 10, "pass_points": 6,
+            "planned_hours": hours - hours // 2 - 1, "completion": "submitted", "grading": "rubric", "pass_points": 6,
+            "rubric": "Связь с темой раздела: не показана = 0; частично = 2; полностью = 4\n"
+                      "Применимость на уроке: нет = 0; с оговорками = 2; готово к применению = 4\n"
+                      "Оформление: с ошибками = 0; аккуратно = 2",
             "body": "<p>Опишите, как вы примените материал раздела на своих уроках.</p>"}, by=teacher)
 
 
@@ -178,7 +181,7 @@ def _work(run, users) -> None:
     work = next(a for a in activities if a.kind == "assignment")
     content.record_view(lecture, users["teacher"])
     graded = assignments.submit(work, users["teacher"], text="<p>План внедрения ЦОС в 7-х классах: …</p>")
-    assignments.grade(graded, points="8", feedback="<p>Хорошо; добавьте критерии оценивания.</p>",
+    assignments.grade(graded, levels=[2, 1, 1], feedback="<p>Хорошо; добавьте критерии оценивания.</p>",
                       by=users["methodologist"])
     content.record_view(lecture, users["teacher_gym3"])
     assignments.submit(work, users["teacher_gym3"], text="<p>Черновик плана урока с цифровыми ресурсами.</p>")

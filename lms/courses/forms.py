@@ -19,6 +19,7 @@ from wtforms import (
     TextAreaField,
 )
 
+from lms.courses import grading as methods
 from lms.courses.labels import (
     AUDIENCE_LABELS,
     CONTROL_FORM_LABELS,
@@ -210,8 +211,14 @@ class ActivityForm(FlaskForm):
                                                           "date and the cut-off work is accepted as late."))
     online_text = BooleanField(_l("Online text"), default=True)
     files = BooleanField(_l("File uploads"), default=True)
-    max_points = StringField(_l("Maximum points"))
-    pass_points = StringField(_l("Pass mark, points"))
+    grading = SelectField(_l("Graded with"), choices=list(methods.METHOD_LABELS.items()), validate_choice=False)
+    scale = SelectField(_l("Scale"), choices=list(methods.SCALE_LABELS.items()), validate_choice=False,
+                        description=_l("A scale's marks count as points: 2–5 of 5 (pass mark 3) or 0/1 of 1."))
+    rubric = TextAreaField(_l("Rubric"), description=_l(
+        "A criterion per line: «Criterion: level = points; level = points». The grader chooses a level for "
+        "each criterion; the work gets their sum, and the maximum is the sum of the best levels."))
+    max_points = StringField(_l("Maximum points"), description=_l("With points."))
+    pass_points = StringField(_l("Pass mark, points"), description=_l("With points or a rubric."))
 
 
 class AnnouncementForm(FlaskForm):

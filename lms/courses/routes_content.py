@@ -19,7 +19,7 @@ from lms.core.loading import get_or_404
 from lms.core.pagecache import VersionedCache, cached_until, page_key
 from lms.core.permissions import require
 from lms.core.storage import get_storage
-from lms.courses import assignments
+from lms.courses import assignments, grading
 from lms.courses import content as services
 from lms.courses import permissions as perm
 from lms.courses.forms import ActivityForm, AnnouncementForm, GradeForm, SectionForm, SubmitWorkForm
@@ -186,13 +186,16 @@ def _activity_form(run: CourseRun, activity: Activity | None, formdata=None) -> 
         form.files.data = settings.get("files", True)
         form.max_points.data = str(settings.get("max_points", 100))
         form.pass_points.data = str(settings.get("pass_points", 0))
+        form.grading.data = grading.method_of(settings)
+        form.scale.data = settings.get("scale", grading.FIVE_POINT)
+        form.rubric.data = grading.rubric_text(settings.get("rubric") or [])
     return form
 
 
 def _activity_data(form: ActivityForm, run: CourseRun, kind: str) -> dict:
     data = {name: getattr(form, name).data for name in (
         "title", "body", "url", "planned_hours", "completion", "is_visible", "online_text", "files", "max_points",
-        "pass_points")}
+        "pass_points", "grading", "scale", "rubric")}
     data["kind"] = kind
     errors = {}
     for name in ("available_from", "available_until", "opens_at", "due_at", "cutoff_at"):
@@ -319,9 +322,13 @@ def _activity_page(activity: Activity, run: CourseRun, staff: bool, form: Submit
         submission = assignments.submission_of(activity, current_user.id)
         closed = assignments.can_submit_now(activity, submission)
         form = form or SubmitWorkForm(formdata=None)
+    method = grading.method_of(settings)
     return render_template("content/activity.html", activity=activity, run=run, staff=staff, moments=moments,
                            editing=perm.can_edit_content(current_user, run), submission=submission,
-                           closed=closed, form=form), status
+                           closed=closed, form=form, method=method, method_label=grading.METHOD_LABELS[method],
+                           scale_label=grading.SCALE_LABELS.get(settings.get("scale"), ""),
+                           criteria=settings.get("rubric") or [] if method == grading.RUBRIC else [],
+                           grade_text=grading.grade_label(settings, submission.points) if submission else ""), status
 
 
 @bp.route("/activities/<int:activity_id>/submit", methods=["POST"])
@@ -358,17 +365,30 @@ def grade_submission(submission_id: int):
     require(perm.can_enrol_others(current_user, run))
     activity = db.session.get(Activity, submission.activity_id)
     form = GradeForm()
+    settings = activity.settings or {}
     if request.method == "GET" and submission.points is not None:
         form.points.data, form.feedback.data = str(submission.points), submission.feedback
-    if form.validate_on_submit():
-        ok, _s = submit(lambda: assignments.grade(submission, points=form.points.data, feedback=form.feedback.data or "",
-                                                  by=current_user, uploads=_uploads("files")),
+    criteria = settings.get("rubric") or [] if grading.method_of(settings) == grading.RUBRIC else []
+    levels = [request.form.get(f"level-{n}") for n in range(1, len(criteria) + 1)] if request.method == "POST" \
+        else list(submission.rubric_levels or [])
+    level_errors: dict[str, str] = {}
+    if request.method == "POST" and criteria:  # each criterion's error shown at its own choice of levels
+        try:
+            grading.score(settings, levels=levels)
+        except ValidationError as exc:
+            level_errors = exc.errors or {}
+    if form.validate_on_submit() and not level_errors:
+        ok, _s = submit(lambda: assignments.grade(submission, points=form.points.data, levels=levels,
+                                                  feedback=form.feedback.data or "", by=current_user,
+                                                  uploads=_uploads("files")),
                         form=form, field="points", aliases={"file": "files"})
         if ok:
             flash(_("Grade saved."), "success")
             return redirect(url_for("content.submissions", activity_id=activity.id))
-    return render_template("content/grade.html", submission=submission, activity=activity, run=run,
-                           form=form), form_status(form)
+    chosen = {n: str(v) for n, v in enumerate(levels) if v is not None}
+    return render_template("content/grade.html", submission=submission, activity=activity, run=run, form=form,
+                           method=grading.method_of(settings), marks=grading.marks(settings), criteria=criteria,
+                           chosen=chosen, level_errors=level_errors), form_status(form)
 
 
 @bp.route("/submission-files/<int:file_id>")

@@ -96,12 +96,15 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         # programme:1 … the demo programmes in the order lms/courses/demo.py creates them
         ids.update({f"programme:{n}": p.id for n, p in enumerate(
             db.session.scalars(select(Programme).order_by(Programme.id)), start=1)})
-        from lms.courses.models import Activity, Certificate, CourseRun, Section
+        from lms.courses.models import Activity, Certificate, CourseRun, Section, Submission
 
         ids.update({f"section:{n}": x.id for n, x in enumerate(
             db.session.scalars(select(Section).order_by(Section.id)), start=1)})
         ids.update({f"activity:{n}": a.id for n, a in enumerate(
             db.session.scalars(select(Activity).order_by(Activity.id)), start=1)})
+
+        ids.update({f"submission:{n}": x.id for n, x in enumerate(
+            db.session.scalars(select(Submission).order_by(Submission.id)), start=1)})
 
         ids.update({f"certificate:{n}": c.id for n, c in enumerate(
             db.session.scalars(select(Certificate).order_by(Certificate.id)), start=1)})

@@ -55,6 +55,8 @@ PAGES = [
     ("teacher", "/activities/<activity:1>", 200),
     ("teacher", "/activities/<activity:3>", 200),
     ("methodologist", "/activities/<activity:3>/submissions", 200),
+    ("methodologist", "/submissions/<submission:1>/grade", 200),
+    ("methodologist", "/submissions/<submission:2>/grade", 200),
     ("methodologist", "/runs/<run:1>/group", 200),
     ("methodologist", "/runs/<run:1>/gradebook", 200),
     ("teacher", "/runs/<run:1>/grades", 200),

@@ -139,6 +139,8 @@ class Submission(TimestampMixin, db.Model):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     is_late: Mapped[bool] = mapped_column(default=False)
     points: Mapped[int | None]
+    #: A rubric's chosen level per criterion (indexes into the activity's ``settings["rubric"]``).
+    rubric_levels: Mapped[list[int] | None] = mapped_column(JSON)
     feedback: Mapped[str] = mapped_column(Text, default="")
     graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     graded_at: Mapped[datetime | None]
