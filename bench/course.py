@@ -4,12 +4,15 @@ A fresh temporary SQLite database (``flask db upgrade``) and local storage. Two 
 programme: a small one (10 learners, 5 activities) and a large one (1,000 learners, 50 activities,
 one in ten an assignment, every learner with progress in half of them). In one process, through the test client:
 
-1. SQL statements per page — the course page as a learner and as the teacher, and the learners'
-   list — for the small and the large run. A query per row shows up as a count that grows with the run.
+1. SQL statements per page — the course page as a learner and as the teacher, the learners' list and the
+   gradebook — for the small and the large run, rendered afresh (the page caches emptied) and served from
+   the page cache (the next request). A query per row shows up as a count that grows with the run.
 2. The server the production way (gunicorn gthread, one worker, as ``bench.dashboard`` starts it) on the
    same database; a browser-like login; then ``bench.loadgen`` alternates the bare route ``/_bench/bare``
    (no database) and each page of the large run, ``--rounds`` times, 8 keep-alive connections. Requests
-   per second (medians), the ratio page / bare against the 0.2 target, and p95 latency.
+   per second (medians), the ratio page / bare against the 0.2 target, p95 latency, and the CPU of the
+   server's worker and of the load generator. The loaded pages are repeated requests of one person, so they
+   measure the cached page (what a learner reloading the course sees); the first view is the "rendered" cost.
 
 A measurement: a missed target is printed, the exit code stays 0.
 """

@@ -20,6 +20,7 @@ SECURITY_SCHEME = "bearerAuth"
 
 
 def _blueprints():
+    from lms.api import course_changes as _course_changes  # noqa: F401 - its routes join the blueprints below
     from lms.api.courses import certificates_bp, programmes_bp, runs_bp
     from lms.api.memberships import memberships_bp
     from lms.api.orgs import municipalities_bp, organizations_bp

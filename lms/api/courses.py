@@ -35,6 +35,7 @@ certificates_bp = make_blueprint("certificates", __name__, "/certificates", "Д�
 # --- schemas -------------------------------------------------------------------------------------
 
 class ModuleSchema(Schema):
+    id = fields.Integer(metadata={"description": "Id модуля: для записи промежуточной аттестации."})
     position = fields.Integer()
     title = fields.String()
     lecture_hours = fields.Integer()
@@ -146,6 +147,46 @@ class CertificateSchema(Schema):
     code = fields.String(metadata={"description": "Код проверки: /verify/<code>."})
 
 
+class ProgrammeInSchema(Schema):
+    organization = Id(required=True, metadata={"description": "Id организации-владельца."})
+    title = fields.String(required=True, validate=validate.Length(max=300))
+    kind = fields.String(load_default="pd", metadata={"description": "pd, retraining, profile_course, …"})
+    direction = fields.String(load_default="")
+    audience = fields.String(load_default="teachers")
+    audience_note = fields.String(load_default="", validate=validate.Length(max=500))
+    subject = fields.String(load_default="", validate=validate.Length(max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=20000))
+    outcomes = fields.String(load_default="", validate=validate.Length(max=20000))
+    total_hours = fields.Integer(required=True)
+    academic_hour_minutes = fields.Integer(load_default=45)
+    variable_hours = fields.Integer(load_default=0)
+    final_attestation_form = fields.String(load_default="test")
+    final_attestation_hours = fields.Integer(load_default=0)
+    result_scale = fields.String(load_default="pass_fail", metadata={"description": "pass_fail, five_point, points"})
+    threshold_5 = fields.Integer(load_default=None, allow_none=True)
+    threshold_4 = fields.Integer(load_default=None, allow_none=True)
+    threshold_3 = fields.Integer(load_default=None, allow_none=True)
+    max_points = fields.Integer(load_default=None, allow_none=True)
+    pass_points = fields.Integer(load_default=None, allow_none=True)
+
+
+class RunInSchema(Schema):
+    programme = Id(required=True)
+    host = Id(required=True, metadata={"description": "Id организации, которая проводит поток."})
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    capacity = fields.Integer(load_default=None, allow_none=True)
+    is_published = fields.Boolean(load_default=False)
+    self_enrolment = fields.Boolean(load_default=False)
+    requires_approval = fields.Boolean(load_default=True)
+    enrolment_key = fields.String(load_default="", validate=validate.Length(max=64))
+    is_network = fields.Boolean(load_default=False)
+    teachers = fields.List(Id(), load_default=list, validate=validate.Length(max=50))
+    groups = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list,
+                         validate=validate.Length(max=50))
+
+
 ProgrammePageSchema = page_of(ProgrammeSchema, "ProgrammePage")
 RunPageSchema = page_of(RunSchema, "RunPage")
 EnrolmentPageSchema = page_of(EnrolmentSchema, "EnrolmentPage")
@@ -173,6 +214,20 @@ class Programmes(MethodView):
             if args.get(key) is not None:
                 stmt = stmt.where(column == args[key])
         return paginate(stmt, args)
+
+
+    @programmes_bp.arguments(ProgrammeInSchema)
+    @programmes_bp.response(201, ProgrammeSchema)
+    @document_errors(programmes_bp, 403)
+    def post(self, data):
+        """Создать программу (черновик)
+
+        Как форма на странице: в организации, где пользователь вправе разрабатывать программы; часы и
+        шкала проверяются так же. Учебный план — запросом PUT …/curriculum.
+        """
+        from lms.api.course_changes import create_programme
+
+        return create_programme(data)
 
 
 @programmes_bp.route("/<int:programme_id>")
@@ -207,6 +262,20 @@ class Runs(MethodView):
                 CourseRun.id.in_(select(RunStaff.run_id).where(RunStaff.user_id == user.id)),
                 CourseRun.id.in_(select(Enrolment.run_id).where(Enrolment.user_id == user.id))))
         return paginate(stmt, args)
+
+
+    @runs_bp.arguments(RunInSchema)
+    @runs_bp.response(201, RunSchema)
+    @document_errors(runs_bp, 403, 404, 409)
+    def post(self, data):
+        """Открыть поток опубликованной программы
+
+        Как на странице: в организации, которой пользователь руководит; преподаватели — из педагогов
+        этих организаций.
+        """
+        from lms.api.course_changes import open_run
+
+        return open_run(data)
 
 
 @runs_bp.route("/<int:run_id>")
@@ -333,10 +402,15 @@ class SubmissionSchema(Schema):
     submitted_at = fields.DateTime()
     is_late = fields.Boolean()
     points = fields.Integer(allow_none=True)
+    rubric_levels = fields.List(fields.Integer(), allow_none=True,
+                                metadata={"description": "Выбранный уровень по каждому критерию рубрики (с нуля)."})
 
 
 class GradeSchema(Schema):
-    points = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+    points = fields.Integer(validate=validate.Range(min=0, max=10000),
+                            metadata={"description": "Баллы или отметка шкалы (2–5; 1 — зачтено, 0 — не зачтено)."})
+    levels = fields.List(fields.Integer(validate=validate.Range(min=0, max=100)), validate=validate.Length(max=50),
+                         metadata={"description": "Для задания с рубрикой: уровень по каждому критерию, с нуля."})
     feedback = fields.String(load_default="", validate=validate.Length(max=20000))
 
 
@@ -388,7 +462,8 @@ class GradeSubmission(MethodView):
         run = get_or_404(CourseRun, run_id)
         submission = get_or_404(Submission, submission_id)
         require(submission.run_id == run.id and perm.can_enrol_others(api_user(), run))
-        assignments.grade(submission, points=str(data["points"]), feedback=data["feedback"], by=api_user())
+        assignments.grade(submission, points=data.get("points"), levels=data.get("levels"), feedback=data["feedback"],
+                          by=api_user())
         db.session.commit()
         return submission
 

@@ -39,7 +39,7 @@ from lms.courses.models import (
     RunStaff,
 )
 from lms.extensions import db
-from lms.orgs.models import TEACHING_ROLES, Membership, Organization
+from lms.orgs.models import Organization
 
 bp = Blueprint("runs", __name__)
 
@@ -121,14 +121,6 @@ def my_courses():
 
 # --- open and edit -------------------------------------------------------------------------------
 
-def _teacher_choices(org_ids: list[int]) -> list[tuple[int, str]]:
-    rows = db.session.execute(
-        select(User.id, User.surname, User.name, User.patronymic).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id.in_(org_ids), Membership.role.in_(sorted(TEACHING_ROLES)),
-               User.is_active.is_(True)).distinct().order_by(User.surname, User.name).limit(1000))
-    return [(i, " ".join(p for p in (s, n, pa) if p)) for i, s, n, pa in rows]
-
-
 @bp.route("/programmes/<int:programme_id>/runs/new", methods=["GET", "POST"])
 @login_required
 def open_run(programme_id: int):
@@ -137,7 +129,7 @@ def open_run(programme_id: int):
     hosts = perm.run_host_orgs(current_user)
     form = RunForm()
     form.host.choices = [(o.id, o.short_name) for o in hosts]
-    form.teachers.choices = _teacher_choices([o.id for o in hosts])
+    form.teachers.choices = services.teacher_candidates([o.id for o in hosts])
     templates = list(db.session.scalars(select(CourseRun).join(Programme, Programme.id == CourseRun.programme_id)
                                         .where(CourseRun.is_template.is_(True),
                                                Programme.lineage_id == programme.lineage_id)

@@ -40,7 +40,7 @@ from lms.courses.models import (
     RunStaffRole,
 )
 from lms.extensions import db
-from lms.orgs.models import Membership, Organization, Role
+from lms.orgs.models import TEACHING_ROLES, Membership, Organization, Role
 
 MAX_CSV_BYTES = 1_000_000
 MAX_CSV_LINES = 5000
@@ -87,6 +87,15 @@ def clean_run_data(data: dict) -> dict:
             "capacity": int(capacity) if capacity else None, "enrolment_key": key,
             "is_published": bool(data.get("is_published")), "self_enrolment": bool(data.get("self_enrolment")),
             "requires_approval": bool(data.get("requires_approval", True)), "is_network": bool(data.get("is_network"))}
+
+
+def teacher_candidates(org_ids: list[int]) -> list[tuple[int, str]]:
+    """(id, full name) of the active teaching staff of the organizations: who may be a run's teacher."""
+    rows = db.session.execute(
+        select(User.id, User.surname, User.name, User.patronymic).join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id.in_(org_ids), Membership.role.in_(sorted(TEACHING_ROLES)),
+               User.is_active.is_(True)).distinct().order_by(User.surname, User.name).limit(1000))
+    return [(i, " ".join(p for p in (s, n, pa) if p)) for i, s, n, pa in rows]
 
 
 def open_run(programme: Programme, host: Organization, *, by: User, teachers: list[User] = (),
@@ -195,8 +204,8 @@ def _fill_from_waiting_list(run: CourseRun, *, by: User | None) -> list[Enrolmen
     return promoted
 
 
-def _tell(enrolment: Enrolment) -> None:
-    """The learner hears about a decision on their enrolment, in the site and by e-mail."""
+def _tell(enrolment: Enrolment, *, email: bool = True) -> None:
+    """The learner hears about a decision on their enrolment, in the site and (``email``) by e-mail."""
     run = db.session.get(CourseRun, enrolment.run_id)
     user = db.session.get(User, enrolment.user_id)
     titles = {
@@ -206,7 +215,7 @@ def _tell(enrolment: Enrolment) -> None:
     }
     if enrolment.status in titles:
         title = titles[enrolment.status] % {"course": run.programme.title, "run": run.name}
-        notify(user, "enrolment", title, f"/runs/{run.id}", email=title)
+        notify(user, "enrolment", title, f"/runs/{run.id}", email=title if email else None)
 
 
 # --- who may learn -------------------------------------------------------------------------------
@@ -419,9 +428,18 @@ def enrol_from_csv(run: CourseRun, data: bytes, *, by: User, dry_run: bool) -> B
             raise ValidationError(_("The file has %(n)d bad lines; nothing was enrolled.", n=len(result.errors)),
                                   field="file")
     elif not dry_run:
+        _tell_bulk(result.enrolled)
         audit.record("enrolled_bulk", actor=by, organization=run.host_organization_id, obj=run,
                      method="csv", count=len(result.enrolled))
     return result
+
+
+def _tell_bulk(enrolled: list[Enrolment]) -> None:
+    """People enrolled from a file or as a whole class hear about it in the site, not by e-mail: a class of
+    thirty or a school's staff would otherwise get a letter each at once, and the run is in their «My
+    courses» and calendar anyway (Moodle leaves the welcome letter of such methods off by default, too)."""
+    for enrolment in enrolled:
+        _tell(enrolment, email=False)
 
 
 def cohort_people(organization: Organization, role: str, grade: int | None = None,
@@ -456,6 +474,7 @@ def enrol_cohort(run: CourseRun, organization: Organization, *, role: str, by: U
                                       by=by, group_id=group_id))
     if not result.enrolled and not result.skipped:
         raise ValidationError(_("Nobody matches: check the class or the role."), field="grade")
+    _tell_bulk(result.enrolled)
     audit.record("enrolled_bulk", actor=by, organization=run.host_organization_id, obj=run, method="cohort",
                  count=len(result.enrolled), source=organization.id)
     return result

@@ -38,6 +38,9 @@ def test_document_lists_every_endpoint_with_its_methods(app, client, world):
         "/api/v1/runs/{run_id}/enrolments", "/api/v1/runs/{run_id}/requests", "/api/v1/runs/{run_id}/completion",
         "/api/v1/runs/{run_id}/grades", "/api/v1/certificates", "/api/v1/certificates/{certificate_id}",
         "/api/v1/runs/{run_id}/submissions", "/api/v1/runs/{run_id}/submissions/{submission_id}/grade",
+        "/api/v1/programmes/{programme_id}/curriculum", "/api/v1/programmes/{programme_id}/submit",
+        "/api/v1/programmes/{programme_id}/review", "/api/v1/programmes/{programme_id}/publish",
+        "/api/v1/runs/{run_id}/certificates", "/api/v1/certificates/{certificate_id}/revoke",
         "/api/v1/runs/{run_id}/attestation",
     }
 

@@ -7,9 +7,11 @@ import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms.core.errors import Conflict, DomainError, ValidationError
+from lms.core.mail import OutboxMessage
+from lms.core.notifications import Notification
 from lms.courses import programmes as programme_services
 from lms.courses import runs as services
 from lms.courses.models import CourseRun, Enrolment, EnrolmentStatus
@@ -118,14 +120,21 @@ def test_csv_enrolment_lists_every_bad_line_and_writes_all_or_nothing(world):
     result = services.enrol_from_csv(run, good, by=world.admin_a, dry_run=False)
     db.session.commit()
     assert len(result.enrolled) == 3 and count(Enrolment) == 3
+    assert db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id.in_([u.id for u in people]), Notification.kind == "enrolment")) == 3
 
 
 def test_a_whole_class_is_enrolled_at_once(world):
     run = open_run(world, is_network=True)
+    mail_before = count(OutboxMessage)
     result = services.enrol_cohort(run, world.school_a, role=Role.STUDENT, by=world.admin_a, grade=9,
                                    class_letter="А")
     db.session.commit()
     assert world.student_a.id in {e.user_id for e in result.enrolled}
+    # Told in the site, not by a letter each (student_a has an e-mail address).
+    assert db.session.scalar(select(Notification.title).where(Notification.user_id == world.student_a.id,
+                                                              Notification.kind == "enrolment"))
+    assert count(OutboxMessage) == mail_before
     again = services.enrol_cohort(run, world.school_a, role=Role.STUDENT, by=world.admin_a, grade=9)
     assert not again.enrolled and again.skipped  # already in the run: named, not enrolled twice
 
