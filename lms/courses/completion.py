@@ -107,14 +107,16 @@ class LearnerState:
         return not self.missing
 
 
-def group_state(run: CourseRun, *, today: date | None = None,
-                statuses: frozenset[str] = HOLDS_PLACE) -> list[LearnerState]:
+def group_state(run: CourseRun, *, today: date | None = None, statuses: frozenset[str] = HOLDS_PLACE,
+                group_id: int | None = None) -> list[LearnerState]:
     """Every learner of the run with progress, attestations and what stands between them and completion,
     in four statements however large the group. «Behind»: more than 20 points under the share of the run's
     time already gone."""
-    enrolments = db.session.scalars(select(Enrolment).join(User, User.id == Enrolment.user_id).where(
+    chosen = select(Enrolment).join(User, User.id == Enrolment.user_id).where(
         Enrolment.run_id == run.id, Enrolment.status.in_(sorted(statuses)))
-        .order_by(User.surname, User.name, User.id)).all()
+    if group_id is not None:
+        chosen = chosen.where(Enrolment.group_id == group_id)
+    enrolments = db.session.scalars(chosen.order_by(User.surname, User.name, User.id)).all()
     activities = db.session.scalars(select(Activity).where(Activity.run_id == run.id,
                                                            Activity.completion != CompletionRule.NONE)).all()
     hours = {a.id: a.planned_hours for a in activities}

@@ -112,9 +112,10 @@ class Sheet:
 
 
 def sheet(run: CourseRun, *, user_ids: list[int] | None = None, page: int | None = None,
-          per_page: int = 100) -> Sheet:
-    """Learners × items with the course total; ``user_ids`` limits the rows (a learner's own view), ``page``
-    reads one page of ``per_page`` learners in name order (all of them without it)."""
+          per_page: int = 100, group_id: int | None = None) -> Sheet:
+    """Learners × items with the course total; ``user_ids`` limits the rows (a learner's own view),
+    ``group_id`` to one group of the run, ``page`` reads one page of ``per_page`` learners in name order
+    (all of them without it)."""
     items = ensure_items(run)
     categories = list(db.session.scalars(select(GradeCategory).where(GradeCategory.run_id == run.id)
                                          .order_by(GradeCategory.id)))
@@ -122,6 +123,8 @@ def sheet(run: CourseRun, *, user_ids: list[int] | None = None, page: int | None
         Enrolment.run_id == run.id, Enrolment.status.in_(sorted(HOLDS_PLACE)))
     if user_ids is not None:
         learners = learners.where(User.id.in_(user_ids))
+    if group_id is not None:
+        learners = learners.where(Enrolment.group_id == group_id)
     learner_count = db.session.scalar(select(func.count()).select_from(learners.subquery())) or 0
     learners = learners.order_by(User.surname, User.name, User.id)
     if page is not None:

@@ -36,9 +36,16 @@ def _modules(run: CourseRun) -> list[CurriculumModule]:
     return [m for m in run.programme.modules if m.control_form != ControlForm.NONE]
 
 
+def _group_arg(run: CourseRun) -> int | None:
+    """The ``group`` of the request's query when it is one of the run's groups (None: everyone)."""
+    group_id = request.args.get("group", type=int)
+    return group_id if group_id in {g.id for g in run.groups} else None
+
+
 def _page(run: CourseRun, *, errors: dict | None = None, status: int = 200):
-    states = services.group_state(run)
-    return render_template("completion/group.html", run=run, states=states, modules=_modules(run),
+    group_id = _group_arg(run)
+    states = services.group_state(run, group_id=group_id)
+    return render_template("completion/group.html", run=run, states=states, modules=_modules(run), group_id=group_id,
                            statement_candidates=services.statement_candidates(run),
                            can_certify=perm.can_manage_run(current_user, run),
                            results=services.result_choices(run), errors=errors or {},
@@ -135,12 +142,13 @@ def statements(run_id: int):
 GRADEBOOK_PER_PAGE = 100
 
 
-def _sheet(run: CourseRun, user_ids: list[int] | None = None, page: int | None = None) -> gradebook.Sheet:
+def _sheet(run: CourseRun, user_ids: list[int] | None = None, page: int | None = None,
+           group_id: int | None = None) -> gradebook.Sheet:
     """Keep the items the course gained first: committing after the sheet is read would expire every
     learner loaded for it, and reading their names would then cost a query per row."""
     gradebook.ensure_items(run)
     db.session.commit()
-    return gradebook.sheet(run, user_ids=user_ids, page=page, per_page=GRADEBOOK_PER_PAGE)
+    return gradebook.sheet(run, user_ids=user_ids, page=page, per_page=GRADEBOOK_PER_PAGE, group_id=group_id)
 
 
 #: Rendered gradebook pages, per session, run revisions and page (~50–150 KB each).
@@ -154,15 +162,17 @@ def gradebook_view(run_id: int):
     require(access.enrols_others)
     run = access.run
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    group_id = _group_arg(run)
     # The sheet shows the run's items (content) and every learner's grades and names (learners).
-    key = page_key("gradebook", run.id, run.created_at, run.content_rev, run.learners_rev, page)
-    return cached(_gradebook_pages, key, lambda: _gradebook_page(run, page))
+    key = page_key("gradebook", run.id, run.created_at, run.content_rev, run.learners_rev, page, group_id)
+    return cached(_gradebook_pages, key, lambda: _gradebook_page(run, page, group_id))
 
 
-def _gradebook_page(run: CourseRun, page: int) -> str:
-    data = _sheet(run, page=page)
+def _gradebook_page(run: CourseRun, page: int, group_id: int | None) -> str:
+    data = _sheet(run, page=page, group_id=group_id)
     pages = max((data.total + GRADEBOOK_PER_PAGE - 1) // GRADEBOOK_PER_PAGE, 1)
     return render_template("completion/gradebook.html", run=run, data=data, aggregations=gradebook.AGGREGATIONS,
+                           group_id=group_id,
                            pager=SimpleNamespace(page=min(page, pages), pages=pages, has_prev=page > 1,
                                                  has_next=page < pages, prev_num=page - 1, next_num=page + 1))
 
@@ -174,7 +184,7 @@ def gradebook_export(run_id: int, fmt: str):
     require(perm.can_enrol_others(current_user, run))
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    data = _sheet(run)
+    data = _sheet(run, group_id=_group_arg(run))
     body = gradebook.to_csv(data) if fmt == "csv" else gradebook.to_xlsx(data)
     mimetype = "text/csv; charset=utf-8" if fmt == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

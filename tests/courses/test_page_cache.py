@@ -236,3 +236,20 @@ def test_a_value_is_cached_until_its_moment(monkeypatch):
 def test_unknown_runs_answer_404(client, login_as, world, path):
     login_as(client, world.teacher_a)
     assert client.get(path.format(run=987654)).status_code == 404
+
+
+def test_the_gradebook_and_the_progress_page_show_one_group(client, login_as, world, run):  # noqa: F811
+    group = run.groups[0]
+    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.run_id == run.id,
+                                                          Enrolment.user_id == world.student_a.id))
+    enrolment.group_id = group.id
+    db.session.commit()
+    login_as(client, world.teacher_a)
+    for path in (f"/runs/{run.id}/gradebook", f"/runs/{run.id}/group"):
+        everyone = text_of(client.get(path))
+        assert world.student_a.surname in everyone and world.student_b.surname in everyone
+        one = text_of(client.get(f"{path}?group={group.id}"))
+        assert world.student_a.surname in one and world.student_b.surname not in one
+        assert world.student_b.surname in text_of(client.get(f"{path}?group=987654"))  # not a group of the run
+    csv = client.get(f"/runs/{run.id}/gradebook.csv?group={group.id}").get_data(as_text=True)
+    assert world.student_a.surname in csv and world.student_b.surname not in csv
