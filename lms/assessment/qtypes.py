@@ -46,6 +46,9 @@ class Outcome:
 
 NOT_ANSWERED = Outcome(0.0, UNANSWERED)
 
+#: How a question's text is written (Moodle's formats; «moodle» is its auto-format).
+TEXT_FORMATS = ("moodle", "html", "plain", "markdown")
+
 REGISTRY: dict[str, QuestionType] = {}
 
 
@@ -128,7 +131,11 @@ class QuestionType:
 
     def clean(self, definition: dict) -> dict:
         errors: dict[str, str] = {}
-        out = {"qtype": self.name, "text": _text(definition.get("text"), "text", errors, limit=50000),
+        fmt = definition.get("format") or "moodle"
+        if fmt not in TEXT_FORMATS:
+            errors["format"] = _("Choose one of the options.")
+        out = {"qtype": self.name, "format": fmt,
+               "text": _text(definition.get("text"), "text", errors, limit=50000),
                "general_feedback": _text(definition.get("general_feedback"), "general_feedback", errors,
                                          required=False, limit=50000)}
         out.update(self._clean(definition, errors))
