@@ -248,7 +248,7 @@ def _numerical(body: str) -> dict:
 # --- writing ----------------------------------------------------------------------------------------
 
 def _percent(fraction: float) -> str:
-    return f"%{round(fraction * 100, 5):g}%"
+    return f"%{round(fraction * 100, 7):.12g}%"
 
 
 def _fb(text: str) -> str:

@@ -108,6 +108,36 @@ def _credit(answer: dict, n: int, errors: dict, *, low: float, default: float) -
             "feedback": _text(answer.get("feedback"), f"answers-{n}-feedback", errors, required=False)}
 
 
+#: Images embedded in a question (Moodle XML carries them base64-encoded): at most this many, this large.
+MAX_FILES, MAX_FILE_BYTES = 20, 2 * 1024 * 1024
+
+
+def _files(raw, errors: dict) -> list[dict]:
+    """[{"name", "data" (base64)}] of the images the text refers to as ``@@PLUGINFILE@@/name``."""
+    import base64
+    import binascii
+
+    files = []
+    for n, f in enumerate(raw or []):
+        name = str((f or {}).get("name") or "").strip()
+        if not re.fullmatch(r"[\w.\- ]{1,100}", name) or name.startswith("."):
+            errors[f"files-{n}"] = _("A file name of letters, digits, dots and dashes is expected.")
+            continue
+        data = str(f.get("data") or "")
+        try:
+            size = len(base64.b64decode(data, validate=True))
+        except (binascii.Error, ValueError):
+            errors[f"files-{n}"] = _("«%(name)s» is not valid base64.", name=name)
+            continue
+        if size > MAX_FILE_BYTES:
+            errors[f"files-{n}"] = _("«%(name)s» is larger than %(n)d MB.", name=name, n=MAX_FILE_BYTES // 2**20)
+            continue
+        files.append({"name": name, "data": data})
+    if len(files) > MAX_FILES:
+        errors["files"] = _("At most %(n)d files.", n=MAX_FILES)
+    return files
+
+
 def _raise(errors: dict) -> None:
     if errors:
         raise ValidationError.of(errors)
@@ -138,6 +168,9 @@ class QuestionType:
                "text": _text(definition.get("text"), "text", errors, limit=50000),
                "general_feedback": _text(definition.get("general_feedback"), "general_feedback", errors,
                                          required=False, limit=50000)}
+        files = _files(definition.get("files"), errors)
+        if files:
+            out["files"] = files
         out.update(self._clean(definition, errors))
         _raise(errors)
         return out

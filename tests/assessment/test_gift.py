@@ -4,6 +4,8 @@ ones are kept, and export → import round trips."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from lms.assessment import gift, qtypes
 
@@ -112,3 +114,12 @@ def test_escaped_text_comes_back_unchanged(text):
     definition = qtypes.qtype("shortanswer").clean({"text": text, "answers": [{"text": text}]})
     again = gift.parse(gift.export([("", "Экраны", definition)])).questions[0].definition
     assert again["text"] == text and again["answers"][0]["text"] == text
+
+
+@given(st.text(alphabet=st.sampled_from(list("абвxyz019 ~=#{}:\\\n%-.")), min_size=1, max_size=40))
+def test_any_text_survives_a_round_trip(text):
+    text = text.strip()
+    assume(text and not text.startswith("%"))
+    definition = qtypes.qtype("shortanswer").clean({"text": text, "answers": [{"text": text}]})
+    again = gift.parse(gift.export([("", "Q", definition)]))
+    assert again.errors == [] and again.questions[0].definition == definition
