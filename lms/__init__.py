@@ -101,8 +101,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from lms.accounts.cli import users_cli
+    from lms.assessment.cli import questions_cli
     from lms.core.cli import jobs_cli, mail_cli
     from lms.demo import demo_cli
 
-    for group in (users_cli, demo_cli, mail_cli, jobs_cli):
+    for group in (users_cli, demo_cli, mail_cli, jobs_cli, questions_cli):
         app.cli.add_command(group)

@@ -108,6 +108,8 @@ ACTION_LABELS = {
     "work_submitted": _l("Assignment work submitted"), "work_graded": _l("Assignment work graded"),
     "attestation_recorded": _l("Attestation result recorded"), "run_completed": _l("Learners completed a run"),
     "grade_overridden": _l("Grade changed in the gradebook"), "statements_issued": _l("Statements issued"),
+    "bank_created": _l("Question bank created"), "bank_shared": _l("Question bank shared"),
+    "questions_imported": _l("Questions imported"),
     "login": _l("Logged in"), "login_failed": _l("Failed login attempt"), "user_created": _l("Person created"),
     "user_updated": _l("Person changed"), "user_deactivated": _l("Person deactivated"),
     "user_reactivated": _l("Person reactivated"), "users_merged": _l("Duplicates merged"),

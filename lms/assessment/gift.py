@@ -259,7 +259,7 @@ def export(questions: list[tuple[str, str, dict]]) -> str:
     """GIFT text of (category, name, definition) triples, a category line whenever it changes."""
     out, category = [], None
     for cat, name, d in questions:
-        if cat != category and cat:
+        if cat != category and (cat or category):
             out.append(f"$CATEGORY: {cat}\n")
         category = cat
         out.append(_one(name, d) + "\n")

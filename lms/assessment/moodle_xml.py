@@ -162,7 +162,7 @@ def export(questions: list[tuple[str, str, dict]]) -> bytes:
     """Moodle XML of (category, name, definition) triples, a category whenever it changes."""
     root, category = ET.Element("quiz"), None
     for cat, name, d in questions:
-        if cat != category and cat:
+        if cat != category and (cat or category):
             node = ET.SubElement(root, "question", {"type": "category"})
             _add_text(node, "category", f"$course$/top/{cat}")
         category = cat

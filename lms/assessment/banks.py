@@ -1,0 +1,213 @@
+"""Question banks: who may edit and who may use them, the category tree, questions and their versions, and
+importing GIFT or Moodle XML (all or nothing, after a preview) and exporting.
+
+Plain functions: they flush, never commit, and raise ``ValidationError``/``Conflict``/``DomainError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from lms.accounts.models import User
+from lms.assessment import gift, moodle_xml, qtypes
+from lms.assessment.models import (
+    DIFFICULTIES,
+    BankShare,
+    Question,
+    QuestionBank,
+    QuestionCategory,
+    QuestionVersion,
+)
+from lms.core import audit
+from lms.core.errors import ValidationError
+from lms.extensions import db
+from lms.orgs.models import Role
+from lms.orgs.permissions import scope_of
+
+FORMATS = {"gift": gift, "xml": moodle_xml}
+#: Roles that build question banks in their organization (its managers may as well).
+BANK_ROLES = frozenset({Role.METHODOLOGIST, Role.TEACHER})
+
+
+# --- who may -------------------------------------------------------------------------------------
+
+def can_edit_bank(user, bank: QuestionBank) -> bool:
+    """An organization's bank: its methodologists and teachers and its managers; a run's bank: those who
+    edit the run's content."""
+    if bank.run_id is not None:
+        from lms.courses import permissions as course_perm
+
+        return course_perm.can_edit_content(user, bank.run)
+    s = scope_of(user)
+    return s.manages(bank.organization_id) or bool(s.roles_by_org.get(bank.organization_id, frozenset()) & BANK_ROLES)
+
+
+def can_use_bank(user, bank: QuestionBank) -> bool:
+    """Editors, and the staff of the organizations the bank is shared with (they put its questions in quizzes)."""
+    if can_edit_bank(user, bank):
+        return True
+    staff = scope_of(user).staff_org_ids
+    return any(share.organization_id in staff for share in bank.shares)
+
+
+# --- banks and categories -------------------------------------------------------------------------
+
+def create_bank(*, name: str, by: User | None, organization=None, run=None, description: str = "") -> QuestionBank:
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ValidationError(_("Required."), field="name")
+    if len(name) > 200:
+        raise ValidationError(_("At most %(n)d characters.", n=200), field="name")
+    if (organization is None) == (run is None):
+        raise ValidationError(_("Choose one of the options."), field="organization")
+    bank = QuestionBank(name=name, description=str(description or "").strip(), organization=organization, run=run,
+                        created_by_id=getattr(by, "id", None))
+    db.session.add(bank)
+    db.session.flush()
+    audit.record("bank_created", actor=by, organization=organization or run.host_organization_id, obj=bank)
+    return bank
+
+
+def share(bank: QuestionBank, organization_ids: list[int], *, by: User | None) -> None:
+    """Share the bank with exactly these organizations (an organization's bank only)."""
+    if bank.run_id is not None:
+        raise ValidationError(_("A course run's bank is not shared; copy its questions instead."), field="organizations")
+    wanted = set(organization_ids) - {bank.organization_id}
+    for existing in list(bank.shares):
+        if existing.organization_id not in wanted:
+            bank.shares.remove(existing)
+    have = {s.organization_id for s in bank.shares}
+    for org_id in sorted(wanted - have):
+        bank.shares.append(BankShare(organization_id=org_id))
+    db.session.flush()
+    audit.record("bank_shared", actor=by, organization=bank.organization_id, obj=bank, organizations=sorted(wanted))
+
+
+def category_path(bank: QuestionBank, path: str) -> QuestionCategory | None:
+    """The category at ``path`` («Олимпиада/Математика»), made with its parents when missing (None: the top)."""
+    parent = None
+    for name in [p.strip()[:200] for p in str(path or "").split("/") if p.strip()]:
+        found = db.session.scalar(select(QuestionCategory).where(
+            QuestionCategory.bank_id == bank.id, QuestionCategory.name == name,
+            QuestionCategory.parent_id.is_(None) if parent is None else QuestionCategory.parent_id == parent.id))
+        if found is None:
+            found = QuestionCategory(bank_id=bank.id, parent_id=parent.id if parent else None, name=name)
+            db.session.add(found)
+            db.session.flush()
+        parent = found
+    return parent
+
+
+def category_paths(bank: QuestionBank) -> dict[int, str]:
+    """Every category's full path, in one statement."""
+    rows = {c.id: c for c in db.session.scalars(select(QuestionCategory).where(QuestionCategory.bank_id == bank.id))}
+
+    def path(c: QuestionCategory) -> str:
+        parts, seen = [], set()
+        while c is not None and c.id not in seen:
+            seen.add(c.id)
+            parts.append(c.name)
+            c = rows.get(c.parent_id) if c.parent_id else None
+        return "/".join(reversed(parts))
+
+    return {i: path(c) for i, c in rows.items()}
+
+
+# --- questions -----------------------------------------------------------------------------------
+
+def _meta(data: dict) -> dict:
+    errors: dict[str, str] = {}
+    grade = str(data.get("grade") or "").strip()
+    if grade and (not grade.isdigit() or not 1 <= int(grade) <= 11):
+        errors["grade"] = _("From %(low)d to %(high)d.", low=1, high=11)
+    difficulty = data.get("difficulty") or None
+    if difficulty is not None and difficulty not in DIFFICULTIES:
+        errors["difficulty"] = _("Choose one of the options.")
+    tags = sorted({" ".join(str(t).split())[:50] for t in (data.get("tags") or []) if str(t).strip()})
+    if errors:
+        raise ValidationError.of(errors)
+    return {"subject": str(data.get("subject") or "").strip()[:120], "grade": int(grade) if grade else None,
+            "difficulty": difficulty, "tags": tags}
+
+
+def add_question(bank: QuestionBank, definition: dict, *, by: User | None, name: str = "",
+                 category: QuestionCategory | None = None, **meta) -> Question:
+    clean = qtypes.qtype(definition.get("qtype", "")).clean(definition)
+    name = " ".join(str(name or "").split())[:255] or " ".join(clean["text"].split())[:80] or clean["qtype"]
+    question = Question(bank_id=bank.id, category_id=category.id if category else None, name=name,
+                        qtype=clean["qtype"], current_version=1, created_by_id=getattr(by, "id", None), **_meta(meta))
+    question.versions.append(QuestionVersion(version=1, definition=clean, created_by_id=getattr(by, "id", None)))
+    db.session.add(question)
+    db.session.flush()
+    return question
+
+
+def edit_question(question: Question, definition: dict, *, by: User | None) -> QuestionVersion | None:
+    """A changed definition becomes a new version (quizzes and attempts keep the one they have); an unchanged
+    one changes nothing. The type cannot change."""
+    if definition.get("qtype") != question.qtype:
+        raise ValidationError(_("The type of a question cannot change; make a new question."), field="qtype")
+    clean = qtypes.qtype(question.qtype).clean(definition)
+    if clean == current(question).definition:
+        return None
+    question.current_version += 1
+    version = QuestionVersion(version=question.current_version, definition=clean, created_by_id=getattr(by, "id", None))
+    question.versions.append(version)
+    db.session.flush()
+    return version
+
+
+def current(question: Question) -> QuestionVersion:
+    return next(v for v in question.versions if v.version == question.current_version)
+
+
+# --- import and export -----------------------------------------------------------------------------
+
+@dataclass
+class ImportReport:
+    questions: int = 0
+    categories: set[str] = field(default_factory=set)
+    #: (line or question number, reason)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    written: bool = False
+
+
+def read(data: bytes, fmt: str) -> gift.Result:
+    if fmt not in FORMATS:
+        raise ValidationError(_("Choose one of the options."), field="format")
+    return FORMATS[fmt].parse(data)
+
+
+def import_questions(bank: QuestionBank, data: bytes, fmt: str, *, by: User | None, dry_run: bool) -> ImportReport:
+    """Read the file; with any bad question nothing is written (every one is listed), and with ``dry_run``
+    nothing is written either — the report is the preview."""
+    result = read(data, fmt)
+    report = ImportReport(questions=len(result.questions), categories={q.category for q in result.questions},
+                          errors=list(result.errors))
+    if report.errors or dry_run:
+        return report
+    if not result.questions:
+        raise ValidationError(_("The file has no questions."), field="file")
+    for parsed in result.questions:
+        add_question(bank, parsed.definition, by=by, name=parsed.name, category=category_path(bank, parsed.category))
+    report.written = True
+    audit.record("questions_imported", actor=by, organization=bank.organization_id or bank.run.host_organization_id,
+                 obj=bank, count=report.questions, format=fmt)
+    return report
+
+
+def export_questions(bank: QuestionBank, fmt: str) -> bytes:
+    if fmt not in FORMATS:
+        raise ValidationError(_("Choose one of the options."), field="format")
+    paths = category_paths(bank)
+    questions = db.session.scalars(select(Question).where(Question.bank_id == bank.id)
+                                   .order_by(Question.category_id, Question.id)).all()
+    versions = {(v.question_id, v.version): v for v in db.session.scalars(select(QuestionVersion).where(
+        QuestionVersion.question_id.in_([q.id for q in questions])))} if questions else {}
+    triples = [(paths.get(q.category_id, ""), q.name, versions[(q.id, q.current_version)].definition)
+               for q in questions]
+    out = FORMATS[fmt].export(triples)
+    return out if isinstance(out, bytes) else out.encode("utf-8")
