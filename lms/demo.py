@@ -124,6 +124,9 @@ def load_demo(password: str) -> bool:
     from lms.courses.demo import load_programmes
 
     load_programmes(by_code, users)
+    from lms.assessment.demo import load_banks
+
+    load_banks(by_code, users)
     return True
 
 

@@ -25,6 +25,8 @@ from lms.assessment import qtypes
 from lms.core.errors import ValidationError
 
 SPECIAL = "~=#{}:"
+#: Types GIFT can express (embedded answers cannot be).
+WRITABLE = frozenset({"description", "essay", "truefalse", "matching", "shortanswer", "numerical", "multichoice"})
 BLANK = "_____"
 MAX_BYTES = 5 * 1024 * 1024
 
@@ -152,9 +154,9 @@ def _question(raw: str) -> tuple[str, dict]:
     if "{" in after or "}" in after:
         raise _GiftError(_("Only one set of answers in braces per question."))
     missing_word = bool(after.strip())
-    text = _show(before) + (f" {BLANK} " + _show(after) if missing_word else "")
+    text = _join(_show(before), BLANK, _show(after)) if missing_word else _show(before)
     definition = _answers(body, missing_word)
-    definition.update({"text": " ".join(text.split()) if missing_word else text, "format": text_format,
+    definition.update({"text": text, "format": text_format,
                        "name": name})
     return name or _show(before)[:80], definition
 
@@ -262,15 +264,25 @@ def export(questions: list[tuple[str, str, dict]]) -> str:
         if cat != category and (cat or category):
             out.append(f"$CATEGORY: {cat}\n")
         category = cat
-        out.append(_one(name, d) + "\n")
+        if d["qtype"] in WRITABLE:
+            out.append(_one(name, d) + "\n")
+        else:  # as Moodle does: a comment in place of a question GIFT cannot express
+            out.append("// " + _("«%(name)s»: questions of the type «%(t)s» cannot be written in GIFT; use Moodle XML.",
+                                 name=name, t=d["qtype"]).replace("\n", " ") + "\n")
     return "\n".join(out)
+
+
+def _join(before: str, middle: str, after: str) -> str:
+    """Text around a blank: a space on each side, none before punctuation."""
+    after = after.strip()
+    return f"{before.rstrip()} {middle}" + (after if not after or after[0] in ".,;:!?)»" else f" {after}")
 
 
 def _around_blank(head: str, text: str, body: str) -> str:
     """The answers in braces where the text has its blank (a missing-word question), else after the text."""
     before, blank, after = text.partition(BLANK)
     if blank:
-        return f"{head}{before.rstrip()} {{{body}}} {after.lstrip()}"
+        return head + _join(before, f"{{{body}}}", after)
     return f"{head}{text}{{{body}}}"
 
 
@@ -308,4 +320,4 @@ def _one(name: str, d: dict) -> str:
             weight = "" if a["fraction"] == 0 else _percent(a["fraction"])
             return f"~{weight}{escape(a['text'])}{_fb(a.get('feedback', ''))}"
         return _around_blank(head, text, " ".join(one(a) for a in d["answers"]) + general)
-    raise ValidationError(_("This kind of question cannot be written in GIFT."), field="qtype")
+    raise ValidationError(_("Questions of the type «%(t)s» are not supported yet.", t=kind), field="qtype")

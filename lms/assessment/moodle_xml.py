@@ -138,6 +138,8 @@ def _definition(kind: str, node) -> dict:
                 "grader_info": _text(node, "graderinfo/text")}
     if kind == "description":
         return {**base, "qtype": "description"}
+    if kind == "cloze":
+        return {**base, "qtype": "cloze"}
     raise ValidationError(_("Questions of the type «%(t)s» are not supported yet.", t=kind), field="qtype")
 
 

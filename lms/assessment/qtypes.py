@@ -479,3 +479,92 @@ class Essay(QuestionType):
 
 __all__ = ["REGISTRY", "Outcome", "QuestionType", "grade", "parse_number", "qtype", "register",
            "wildcard_pattern"]
+
+
+# --- embedded answers (Cloze) -----------------------------------------------------------------------
+
+#: Cloze subquestion types as Moodle writes them, and what they are here: (type, single, case-sensitive).
+CLOZE_KINDS = {
+    **dict.fromkeys(("SHORTANSWER", "SA", "MW"), ("shortanswer", True, False)),
+    **dict.fromkeys(("SHORTANSWER_C", "SAC", "MWC"), ("shortanswer", True, True)),
+    **dict.fromkeys(("NUMERICAL", "NM"), ("numerical", True, False)),
+    **dict.fromkeys(("MULTICHOICE", "MC", "MCV", "MCH", "MULTICHOICE_V", "MULTICHOICE_H", "MULTICHOICE_S", "MCS",
+                     "MCVS", "MCHS", "MULTICHOICE_VS", "MULTICHOICE_HS"), ("multichoice", True, False)),
+    **dict.fromkeys(("MULTIRESPONSE", "MR", "MRH", "MULTIRESPONSE_H", "MULTIRESPONSE_S", "MRS", "MRHS",
+                     "MULTIRESPONSE_HS"), ("multichoice", False, False)),
+}
+_CLOZE = re.compile(r"\{(\d*):([A-Z_]+):((?:\\.|[^\\}])*)\}")
+
+
+def _unescape_cloze(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text).strip()
+
+
+def _cloze_answers(body: str, numeric: bool) -> list[dict]:
+    answers = []
+    for raw in re.split(r"(?<!\\)~", body):
+        if not raw.strip():
+            continue
+        fraction = 0.0
+        if raw.startswith("="):
+            fraction, raw = 1.0, raw[1:]
+        else:
+            weight = re.match(r"%(-?\d+(?:[.,]\d+)?)%", raw)
+            if weight:
+                fraction, raw = float(weight.group(1).replace(",", ".")) / 100, raw[weight.end():]
+        pieces = re.split(r"(?<!\\)#", raw, maxsplit=1)
+        text, feedback = _unescape_cloze(pieces[0]), _unescape_cloze(pieces[1] if len(pieces) > 1 else "")
+        if numeric:
+            value, _c, tolerance = text.partition(":")
+            answers.append({"value": value.strip() or text, "tolerance": tolerance.strip() or 0,
+                            "fraction": fraction, "feedback": feedback})
+        else:
+            answers.append({"text": text, "fraction": fraction, "feedback": feedback})
+    return answers
+
+
+@register
+class Cloze(QuestionType):
+    """Embedded answers: the text carries its subquestions as Moodle writes them, ``{1:SHORTANSWER:=ответ}``,
+    ``{2:MULTICHOICE:=верно~неверно}``, ``{1:NUMERICAL:=3.14:0.01}``, ``{1:MULTIRESPONSE:%50%а~%50%б~%-100%в}``.
+    The weight before the colon (1 when empty) sets each part's share of the mark. Response: {part number (from
+    0): that part's response}."""
+
+    name = "cloze"
+
+    def _clean(self, definition, errors):
+        parts = []
+        for n, match in enumerate(_CLOZE.finditer(str(definition.get("text") or ""))):
+            weight, kind, body = match.groups()
+            if kind not in CLOZE_KINDS:
+                errors[f"parts-{n}"] = _("Part %(n)d: the type «%(t)s» is unknown.", n=n + 1, t=kind)
+                continue
+            qt, single, case = CLOZE_KINDS[kind]
+            part_errors: dict[str, str] = {}
+            raw = {"answers": _cloze_answers(body, qt == "numerical"), "single": single, "case_sensitive": case,
+                   "shuffle": kind.endswith("S")}
+            part = {"kind": qt, "weight": int(weight or 1), **REGISTRY[qt]._clean(raw, part_errors)}
+            for key, message in part_errors.items():
+                errors[f"parts-{n}-{key}"] = _("Part %(n)d: %(m)s", n=n + 1, m=message)
+            parts.append(part)
+        if not parts and not errors:
+            errors["text"] = _("The text has no embedded answers such as {1:SHORTANSWER:=answer}.")
+        return {"parts": parts}
+
+    def grade(self, definition, response):
+        answers = response if isinstance(response, dict) else {}
+        parts = definition["parts"]
+        outcomes = [REGISTRY[p["kind"]].grade(p, answers.get(str(n), answers.get(n))) for n, p in enumerate(parts)]
+        if all(o.state == UNANSWERED for o in outcomes):
+            return NOT_ANSWERED
+        total = sum(p["weight"] for p in parts) or 1
+        fraction = sum(max(o.fraction or 0.0, 0.0) * p["weight"] for o, p in zip(outcomes, parts, strict=True)) / total
+        return Outcome.of(fraction, tuple(f for o in outcomes for f in o.feedback))
+
+    def public(self, definition):
+        counter = iter(range(10_000))
+        text = _CLOZE.sub(lambda _m: f"{{#{next(counter)}}}", definition.get("text", ""))
+        return {"qtype": self.name, "text": text,
+                "parts": [{"kind": p["kind"], "single": p.get("single", True),
+                           **({"choices": [a["text"] for a in p["answers"]]} if p["kind"] == "multichoice" else {})}
+                          for p in definition["parts"]]}

@@ -123,3 +123,13 @@ def test_any_text_survives_a_round_trip(text):
     definition = qtypes.qtype("shortanswer").clean({"text": text, "answers": [{"text": text}]})
     again = gift.parse(gift.export([("", "Q", definition)]))
     assert again.errors == [] and again.questions[0].definition == definition
+
+
+def test_what_gift_cannot_express_is_left_as_a_comment():
+    from tests.assessment.test_qtypes import CLOZE
+
+    cloze = qtypes.qtype("cloze").clean({"text": CLOZE})
+    essay = qtypes.qtype("essay").clean({"text": "Эссе"})
+    text = gift.export([("", "Сборный", cloze), ("", "Эссе", essay)])
+    assert text.startswith("// «Сборный»") and "Moodle XML" in text.splitlines()[0]
+    assert [q.name for q in gift.parse(text).questions] == ["Эссе"]

@@ -144,3 +144,14 @@ def test_gift_questions_travel_through_moodle_xml():
     again = moodle_xml.parse(moodle_xml.export([(q.category, q.name, q.definition) for q in first]))
     assert again.errors == []
     assert [q.definition for q in again.questions] == [q.definition for q in first]
+
+
+def test_embedded_answers_are_read_and_written():
+    from tests.assessment.test_qtypes import CLOZE
+
+    xml = ('<quiz><question type="cloze"><name><text>Сборный</text></name><questiontext format="html"><text>'
+           + CLOZE.replace("&", "&amp;").replace("<", "&lt;") + "</text></questiontext></question></quiz>")
+    first = moodle_xml.parse(xml)
+    assert first.errors == [] and len(first.questions[0].definition["parts"]) == 4
+    again = moodle_xml.parse(moodle_xml.export([("", q.name, q.definition) for q in first.questions]))
+    assert [q.definition for q in again.questions] == [q.definition for q in first.questions]

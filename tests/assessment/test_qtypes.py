@@ -185,3 +185,36 @@ def test_an_unknown_type_is_refused():
     with pytest.raises(ValidationError) as exc:
         qtypes.qtype("hotspot")
     assert exc.value.field == "qtype"
+
+
+CLOZE = ("Столица Франции — {1:SHORTANSWER:=Париж#Верно~%50%париж*#Почти}. "
+         "Пи ≈ {2:NUMERICAL:=3.14:0.01}. Лучший ответ: {1:MC:неверно~=верно#Да\\~да~%-50%совсем нет}. "
+         "Простые: {1:MULTIRESPONSE:%50%2~%50%3~%-100%4}.")
+
+
+def test_cloze_parts_are_read_and_weighted():
+    q = clean({"qtype": "cloze", "text": CLOZE})
+    assert [(p["kind"], p["weight"]) for p in q["parts"]] == [
+        ("shortanswer", 1), ("numerical", 2), ("multichoice", 1), ("multichoice", 1)]
+    assert q["parts"][2]["answers"][1] == {"text": "верно", "fraction": 1.0, "feedback": "Да~да"}
+    assert not q["parts"][3]["single"]
+    everything = {"0": "Париж", "1": "3,14", "2": 1, "3": [0, 1]}
+    assert qtypes.grade(q, everything).state == "correct"
+    assert qtypes.grade(q, {**everything, "1": "3"}).fraction == pytest.approx(3 / 5)  # the weight-2 part wrong
+    assert qtypes.grade(q, {**everything, "2": 2}).fraction == pytest.approx(4 / 5)  # a negative part counts as 0
+    assert qtypes.grade(q, {}).state == "unanswered"
+    public = qtypes.qtype("cloze").public(q)
+    assert "{#1}" in public["text"] and "3.14" not in str(public) and "fraction" not in str(public)
+    assert public["parts"][2]["choices"] == ["неверно", "верно", "совсем нет"]
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("Без частей", "text"),
+    ("{1:UNKNOWN:=а}", "parts-0"),
+    ("{1:MC:а~б}", "parts-0-answers"),
+    ("{1:NUMERICAL:=пять}", "parts-0-answers-0-value"),
+])
+def test_bad_cloze_parts_are_named(text, field):
+    with pytest.raises(ValidationError) as exc:
+        clean({"qtype": "cloze", "text": text})
+    assert field in exc.value.errors
