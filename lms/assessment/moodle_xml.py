@@ -140,6 +140,9 @@ def _definition(kind: str, node) -> dict:
         return {**base, "qtype": "description"}
     if kind == "cloze":
         return {**base, "qtype": "cloze"}
+    if kind == "gapselect":
+        return {**base, "qtype": "gapselect", "shuffle": _flag(node, "shuffleanswers", True),
+                "options": [{"text": _text(o), "group": int(_number(o, "group", 1))} for o in node.findall("selectoption")]}
     raise ValidationError(_("Questions of the type «%(t)s» are not supported yet.", t=kind), field="qtype")
 
 
@@ -215,6 +218,11 @@ def _question(root, name: str, d: dict) -> None:
         ET.SubElement(node, "gradingtype").text = "0" if d.get("all_or_nothing") else "1"
         for n, item in enumerate(d["items"], start=1):
             _add_answer(node, n / 100, item)
+    elif kind == "gapselect":
+        ET.SubElement(node, "shuffleanswers").text = "1" if d.get("shuffle", True) else "0"
+        for o in d["options"]:
+            option = _add_text(node, "selectoption", o["text"])
+            ET.SubElement(option, "group").text = str(o["group"])
     elif kind == "essay":
         for tag, key in (("minwordlimit", "min_words"), ("maxwordlimit", "max_words"), ("attachments", "attachments")):
             ET.SubElement(node, tag).text = str(d.get(key, 0) or "")

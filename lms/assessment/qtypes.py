@@ -568,3 +568,54 @@ class Cloze(QuestionType):
                 "parts": [{"kind": p["kind"], "single": p.get("single", True),
                            **({"choices": [a["text"] for a in p["answers"]]} if p["kind"] == "multichoice" else {})}
                           for p in definition["parts"]]}
+
+
+# --- select missing words -------------------------------------------------------------------------
+
+_GAP = re.compile(r"\[\[(\d+)\]\]")
+
+
+@register
+class GapSelect(QuestionType):
+    """Select missing words: the text has gaps ``[[1]]``, ``[[2]]``…; ``options`` [{"text", "group"}] where gap n's
+    right answer is option n, and each gap offers the options of its right answer's group. Response: {gap
+    number (from 0): the chosen option's number (from 1)}. Each right gap is worth an equal share."""
+
+    name = "gapselect"
+
+    def _clean(self, definition, errors):
+        options = []
+        for n, o in enumerate(definition.get("options") or []):
+            group = str(o.get("group", 1)).strip()
+            if not group.isdigit() or not 1 <= int(group) <= 20:
+                errors[f"options-{n}-group"] = _("From %(low)d to %(high)d.", low=1, high=20)
+                group = "1"
+            options.append({"text": _text(o.get("text"), f"options-{n}-text", errors, limit=200), "group": int(group)})
+        gaps = [int(g) for g in _GAP.findall(str(definition.get("text") or ""))]
+        if not gaps:
+            errors["text"] = _("The text has no gaps such as [[1]].")
+        for g in gaps:
+            if not 1 <= g <= len(options):
+                errors["text"] = _("The gap [[%(n)d]] has no option %(n)d.", n=g)
+        return {"options": options, "shuffle": bool(definition.get("shuffle", True))}
+
+    @staticmethod
+    def gaps(definition: dict) -> list[int]:
+        return [int(g) for g in _GAP.findall(definition.get("text", ""))]
+
+    def grade(self, definition, response):
+        chosen = response if isinstance(response, dict) else {}
+        gaps = self.gaps(definition)
+        picked = [str(chosen.get(str(n), chosen.get(n, ""))).strip() for n in range(len(gaps))]
+        if not any(picked):
+            return NOT_ANSWERED
+        right = sum(1 for n, g in enumerate(gaps) if picked[n] == str(g))
+        return Outcome.of(right / len(gaps))
+
+    def public(self, definition):
+        options = definition["options"]
+        counter = iter(range(10_000))
+        return {"qtype": self.name, "text": _GAP.sub(lambda _m: f"{{#{next(counter)}}}", definition.get("text", "")),
+                "gaps": [sorted(((i, o["text"]) for i, o in enumerate(options, start=1)
+                                 if o["group"] == options[g - 1]["group"]), key=lambda io: io[1])
+                         for g in self.gaps(definition)]}

@@ -155,3 +155,11 @@ def test_embedded_answers_are_read_and_written():
     assert first.errors == [] and len(first.questions[0].definition["parts"]) == 4
     again = moodle_xml.parse(moodle_xml.export([("", q.name, q.definition) for q in first.questions]))
     assert [q.definition for q in again.questions] == [q.definition for q in first.questions]
+
+
+def test_select_missing_words_travel_through_moodle_xml():
+    from tests.assessment.test_qtypes import GAPS
+
+    definition = qtypes.qtype("gapselect").clean(GAPS)
+    again = moodle_xml.parse(moodle_xml.export([("", "Пропуски", definition)]))
+    assert again.errors == [] and again.questions[0].definition == definition

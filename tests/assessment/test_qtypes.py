@@ -218,3 +218,31 @@ def test_bad_cloze_parts_are_named(text, field):
     with pytest.raises(ValidationError) as exc:
         clean({"qtype": "cloze", "text": text})
     assert field in exc.value.errors
+
+
+GAPS = {"qtype": "gapselect", "text": "[[1]] — столица России, [[2]] — столица Франции, в [[3]] живёт больше людей.",
+        "options": [{"text": "Москва", "group": 1}, {"text": "Париж", "group": 1}, {"text": "Москве", "group": 2},
+                    {"text": "Берлин", "group": 1}, {"text": "Париже", "group": 2}]}
+
+
+def test_select_missing_words():
+    q = clean(GAPS)
+    assert qtypes.grade(q, {"0": "1", "1": "2", "2": "3"}).state == "correct"
+    assert qtypes.grade(q, {0: 1, 1: 4, 2: 3}).fraction == pytest.approx(2 / 3)
+    assert qtypes.grade(q, {}).state == "unanswered"
+    public = qtypes.qtype("gapselect").public(q)
+    assert public["text"].startswith("{#0} — столица")
+    assert [text for _i, text in public["gaps"][2]] == ["Москве", "Париже"]  # the third gap offers its group only
+    assert "fraction" not in str(public)
+
+
+@pytest.mark.parametrize(("definition", "field"), [
+    ({**GAPS, "text": "Без пропусков"}, "text"),
+    ({**GAPS, "text": "[[9]]"}, "text"),
+    ({**GAPS, "options": [{"text": "", "group": 1}]}, "options-0-text"),
+    ({**GAPS, "options": [{"text": "А", "group": 30}]}, "options-0-group"),
+])
+def test_bad_gaps_are_named(definition, field):
+    with pytest.raises(ValidationError) as exc:
+        clean(definition)
+    assert field in exc.value.errors
