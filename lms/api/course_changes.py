@@ -13,7 +13,6 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from lms.accounts.models import User
-from lms.accounts.services import find_by_login
 from lms.api.base import Id, Schema
 from lms.api.core import api_user, document_errors, get_or_404, require
 from lms.api.courses import CertificateSchema, ProgrammeSchema, certificates_bp, programmes_bp, runs_bp
@@ -109,15 +108,7 @@ class SubmitProgramme(MethodView):
         """Отправить программу на согласование рецензентам"""
         programme = get_or_404(Programme, programme_id)
         require(perm.can_submit_programme(api_user(), programme))
-        candidates = {u.id: u for u in programme_services.reviewer_candidates(programme)}
-        if any(i not in candidates for i in data["reviewers"]):
-            raise ValidationError(_("Choose one of the options."), field="reviewers")
-        reviewers = [candidates[i] for i in dict.fromkeys(data["reviewers"])]
-        if data["expert"].strip():
-            expert = find_by_login(data["expert"].strip())
-            if expert is None or not expert.is_active:
-                raise ValidationError(_("No active person with this login or e-mail."), field="expert")
-            reviewers.append(expert)
+        reviewers = programme_services.chosen_reviewers(programme, data["reviewers"], data["expert"])
         programme_services.submit_for_review(programme, reviewers, by=api_user(), comment=data["comment"])
         db.session.commit()
         return programme

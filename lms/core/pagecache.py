@@ -15,7 +15,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from flask import session
+
 from lms.core.db import utcnow
+from lms.core.i18n import select_locale, select_timezone
+from lms.core.templating import layout_key
 
 _registry: list[VersionedCache] = []
 
@@ -82,10 +86,6 @@ def clear_all() -> None:
 def request_key() -> tuple:
     """What every cached page part depends on besides its data: the browser session (forms carry its CSRF
     token), the language and the time zone (the selectors' strings: a cache hit never parses them)."""
-    from flask import session
-
-    from lms.core.i18n import select_locale, select_timezone
-
     return session.get("sid"), session.get("csrf_token"), select_locale(), select_timezone()
 
 
@@ -93,10 +93,6 @@ def page_key(*parts) -> tuple | None:
     """The key of a whole page: the request's (``request_key``), the layout's (``layout_key``: the person's
     name, menu and display settings, the address) and the page's own ``parts`` — the versions of its data.
     None when there are messages to show: such a page is rendered afresh (and they are shown once)."""
-    from flask import session
-
-    from lms.core.templating import layout_key
-
     if session.get("_flashes"):
         return None
     return (*request_key(), layout_key(), *parts)

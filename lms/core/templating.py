@@ -51,29 +51,34 @@ def a11y_body_classes() -> str:
     ])
 
 
-def _menu(s) -> list[tuple[str, object]]:
-    """(endpoint, label) items of the main menu for a scope."""
-    items = [("main.dashboard", _l("Dashboard"))]
-    if s.is_admin or s.member_org_ids or s.managed_org_ids:
-        items.append(("orgs.list_orgs", _l("Organizations")))
+#: Labels of the main menu's items, by endpoint.
+MENU_LABELS = {
+    "main.dashboard": _l("Dashboard"), "orgs.list_orgs": _l("Organizations"), "people.list_people": _l("People"),
+    "programmes.list_programmes": _l("Programmes"), "runs.catalogue": _l("Catalogue"),
+    "runs.my_courses": _l("My courses"), "certificates.mine": _l("Certificates"), "main.calendar": _l("Calendar"),
+    "main.notifications": _l("Notifications"), "imports.start": _l("Import"), "main.audit_log": _l("Audit log"),
+    "orgs.academic_years": _l("Academic years"), "orgs.municipalities": _l("Municipalities"), "main.outbox": _l("Mail"),
+}
+
+
+def _menu(s) -> tuple[str, ...]:
+    """Endpoints of the main menu for a scope, in order (cheap: the layout's cache key reads it per request)."""
+    member = s.is_admin or bool(s.member_org_ids) or bool(s.managed_org_ids)
+    items = ["main.dashboard"]
+    if member:
+        items.append("orgs.list_orgs")
     if s.is_manager or s.staff_org_ids:
-        items.append(("people.list_people", _l("People")))
-    if s.is_admin or s.member_org_ids or s.managed_org_ids:
-        items.append(("programmes.list_programmes", _l("Programmes")))
-    items.append(("runs.catalogue", _l("Catalogue")))
-    items.append(("runs.my_courses", _l("My courses")))
-    items.append(("certificates.mine", _l("Certificates")))
-    items.append(("main.calendar", _l("Calendar")))
-    items.append(("main.notifications", _l("Notifications")))
+        items.append("people.list_people")
+    if member:
+        items.append("programmes.list_programmes")
+    items += ["runs.catalogue", "runs.my_courses", "certificates.mine", "main.calendar", "main.notifications"]
     if s.is_manager:
-        items.append(("imports.start", _l("Import")))
-        items.append(("main.audit_log", _l("Audit log")))
+        items += ["imports.start", "main.audit_log"]
     if s.is_admin or s.is_coordinator:
-        items.append(("orgs.academic_years", _l("Academic years")))
+        items.append("orgs.academic_years")
     if s.is_admin:
-        items.append(("orgs.municipalities", _l("Municipalities")))
-        items.append(("main.outbox", _l("Mail")))
-    return items
+        items += ["orgs.municipalities", "main.outbox"]
+    return tuple(items)
 
 
 def navigation() -> list[tuple[str, str, str]]:
@@ -82,7 +87,7 @@ def navigation() -> list[tuple[str, str, str]]:
 
     if not current_user.is_authenticated:
         return []
-    return [(endpoint, url_for(endpoint), label) for endpoint, label in _menu(scope_of(current_user))]
+    return [(endpoint, url_for(endpoint), MENU_LABELS[endpoint]) for endpoint in _menu(scope_of(current_user))]
 
 
 def layout_key() -> tuple:
@@ -93,9 +98,8 @@ def layout_key() -> tuple:
 
     if not current_user.is_authenticated:
         return (request.full_path, tuple(sorted(a11y_settings().items())))
-    menu = tuple(endpoint for endpoint, _label in _menu(scope_of(current_user)))
     return (request.full_path, tuple(sorted(a11y_settings().items())), current_user.id, current_user.short_name,
-            menu)
+            _menu(scope_of(current_user)))
 
 
 def translated(labels: dict) -> dict:

@@ -309,6 +309,26 @@ def reviewer_candidates(programme: Programme) -> list[User]:
     return [u for u in db.session.scalars(stmt) if u.id != programme.author_id]
 
 
+def chosen_reviewers(programme: Programme, reviewer_ids, expert_login: str = "", *,
+                     candidates: list[User] | None = None) -> list[User]:
+    """The reviewers a form or an API request names: ids among ``reviewer_candidates`` and, optionally, an
+    expert of another organization by login or e-mail. A stranger id or an unknown login is refused by field."""
+    from lms.accounts.services import find_by_login
+
+    by_id = {u.id: u for u in (reviewer_candidates(programme) if candidates is None else candidates)}
+    ids = list(dict.fromkeys(reviewer_ids or []))
+    if any(i not in by_id for i in ids):
+        raise ValidationError(_("Choose one of the options."), field="reviewers")
+    reviewers = [by_id[i] for i in ids]
+    login = str(expert_login or "").strip()
+    if login:
+        expert = find_by_login(login)
+        if expert is None or not expert.is_active:
+            raise ValidationError(_("No active person with this login or e-mail."), field="expert")
+        reviewers.append(expert)
+    return reviewers
+
+
 def submit_for_review(programme: Programme, reviewers: list[User], *, by: User, comment: str = "") -> None:
     """Draft → on review. The plan must add up and at least one reviewer must be named."""
     if programme.status != ProgrammeStatus.DRAFT:

@@ -101,8 +101,11 @@ def _bump_revisions(session: Session, _flush_context, _instances) -> None:
     content: set[int] = set()
     learners: set[tuple[int, int]] = set()
     renamed: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if obj in session.dirty and not _changed(session, obj):
+    # Session.new/dirty/deleted build a fresh set on every access: read them once, not once per object
+    # (a bulk issue or enrolment flushes thousands).
+    new, dirty, deleted = session.new, session.dirty, session.deleted
+    for obj in (*new, *dirty, *deleted):
+        if obj in dirty and not _changed(session, obj):
             continue
         if isinstance(obj, CONTENT):
             run_id = _run_of(obj)
@@ -113,9 +116,9 @@ def _bump_revisions(session: Session, _flush_context, _instances) -> None:
             if run_id is not None and user_id is not None:
                 learners.add((run_id, user_id))
         elif isinstance(obj, CourseRun):
-            if obj.id is not None and obj not in session.new and (obj in session.deleted or _run_changed(obj)):
+            if obj.id is not None and obj not in new and (obj in deleted or _run_changed(obj)):
                 content.add(obj.id)
-        elif isinstance(obj, User) and obj.id is not None and obj in session.dirty and _names_changed(obj):
+        elif isinstance(obj, User) and obj.id is not None and obj in dirty and _names_changed(obj):
             renamed.add(obj.id)
     if not (content or learners or renamed):
         return

@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from lms.accounts.services import find_by_login
 from lms.core.forms import form_status, submit
 from lms.core.loading import get_or_404
 from lms.core.pdf import render_pdf
@@ -239,20 +238,12 @@ def submit_programme(programme_id: int):
     form = SubmitForReviewForm()
     form.reviewers.choices = [(u.id, f"{u.full_name} ({u.username})") for u in candidates]
     if form.validate_on_submit():
-        reviewers = [u for u in candidates if u.id in set(form.reviewers.data or [])]
-        expert_login = (form.expert.data or "").strip()
-        expert = find_by_login(expert_login) if expert_login else None
-        if expert_login and (expert is None or not expert.is_active):
-            form.expert.errors = [_("No active person with this login or e-mail.")]
-        else:
-            if expert is not None:
-                reviewers.append(expert)
-            ok, _r = submit(lambda: services.submit_for_review(programme, reviewers, by=current_user,
-                                                                comment=form.comment.data or ""),
-                            form=form, field="reviewers")
-            if ok:
-                flash(_("The programme was sent for review."), "success")
-                return redirect(url_for("programmes.view_programme", programme_id=programme.id))
+        ok, _r = submit(lambda: services.submit_for_review(
+            programme, services.chosen_reviewers(programme, form.reviewers.data, form.expert.data, candidates=candidates),
+            by=current_user, comment=form.comment.data or ""), form=form, field="reviewers")
+        if ok:
+            flash(_("The programme was sent for review."), "success")
+            return redirect(url_for("programmes.view_programme", programme_id=programme.id))
     return render_template("programmes/submit.html", form=form, programme=programme,
                            problems=services.hours_problems(programme)), form_status(form)
 
