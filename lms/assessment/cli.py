@@ -68,3 +68,20 @@ def export_command(fmt: str, bank_id: int, output: Path | None):
     else:
         output.write_bytes(data)
         click.echo(f"Записано: {output}")
+
+
+@click.group("quizzes", help="Quizzes: close overdue attempts.")
+def quizzes_cli() -> None:
+    pass
+
+
+@quizzes_cli.command("close-overdue")
+@with_appcontext
+def close_overdue_command() -> None:
+    """Submit, move into their grace period or abandon the attempts past their deadline (the periodic job does
+    the same every few minutes)."""
+    from lms.assessment.attempts import close_overdue
+
+    n = close_overdue()
+    db.session.commit()
+    click.echo(f"Закрыто просроченных попыток: {n}")

@@ -171,7 +171,10 @@ class QuestionType:
         files = _files(definition.get("files"), errors)
         if files:
             out["files"] = files
-        out.update(self._clean(definition, errors))
+        try:
+            out.update(self._clean(definition, errors))
+        except (AttributeError, TypeError, KeyError):  # a list of strings where rows were expected, and the like
+            errors.setdefault("definition", _("The question is not in the expected form."))
         _raise(errors)
         return out
 

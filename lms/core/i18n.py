@@ -109,3 +109,13 @@ def compile_translations(app: Flask) -> None:
             write_mo(fh, catalog, use_fuzzy=False)
         tmp.replace(mo)
         log.info("compiled %s", mo)
+
+
+def fmt_number(value, digits: int = 2) -> str:
+    """A number as Russian text: a decimal comma, no trailing zeros (7,5; 10; 3,33); «—» for none."""
+    if value is None:
+        return "—"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    text = f"{round(float(value), digits):.{digits}f}".rstrip("0").rstrip(".")
+    return ("0" if text in ("-0", "") else text).replace(".", ",")

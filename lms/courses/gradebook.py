@@ -16,8 +16,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
+from lms.assessment.models import Quiz, QuizGrade
 from lms.core import audit
 from lms.core.errors import ValidationError
+from lms.core.i18n import fmt_number
 from lms.core.validators import neutralize_formula, xlsx_cell
 from lms.courses.models import (
     HOLDS_PLACE,
@@ -70,6 +72,14 @@ def ensure_items(run: CourseRun) -> list[GradeItem]:
             items.append(GradeItem(run_id=run.id, source="assignment", activity_id=activity.id, title=activity.title,
                                    max_points=int((activity.settings or {}).get("max_points", 100))))
             added = True
+    for activity, max_grade in db.session.execute(
+            select(Activity, Quiz.max_grade).outerjoin(Quiz, Quiz.activity_id == Activity.id)
+            .where(Activity.run_id == run.id, Activity.kind == ActivityKind.QUIZ)
+            .order_by(Activity.section_id, Activity.position)):
+        if activity.id not in have_activities:
+            items.append(GradeItem(run_id=run.id, source="quiz", activity_id=activity.id, title=activity.title,
+                                   max_points=max_grade or 10))
+            added = True
     for module in run.programme.modules:
         if module.control_form != ControlForm.NONE and module.id not in have_modules:
             items.append(GradeItem(run_id=run.id, source="module", module_id=module.id,
@@ -88,7 +98,7 @@ def ensure_items(run: CourseRun) -> list[GradeItem]:
 
 @dataclass
 class Cell:
-    points: int | None
+    points: float | None
     overridden: bool = False
     reason: str = ""
 
@@ -136,6 +146,11 @@ def sheet(run: CourseRun, *, user_ids: list[int] | None = None, page: int | None
     for activity_id, user_id, value in db.session.execute(select(
             Submission.activity_id, Submission.user_id, Submission.points).where(
             Submission.run_id == run.id, Submission.user_id.in_(ids))):
+        if activity_id in by_activity:
+            points[(by_activity[activity_id], user_id)] = value
+    for activity_id, user_id, value in db.session.execute(select(
+            Quiz.activity_id, QuizGrade.user_id, QuizGrade.grade).join(Quiz, Quiz.id == QuizGrade.quiz_id).where(
+            Quiz.run_id == run.id, QuizGrade.user_id.in_(ids))):
         if activity_id in by_activity:
             points[(by_activity[activity_id], user_id)] = value
     by_module = {i.module_id: i.id for i in items if i.source == "module"}
@@ -215,6 +230,9 @@ def source_points(item: GradeItem, user_id: int) -> int | None:
     if item.source == "assignment":
         return db.session.scalar(select(Submission.points).where(Submission.activity_id == item.activity_id,
                                                                  Submission.user_id == user_id))
+    if item.source == "quiz":
+        return db.session.scalar(select(QuizGrade.grade).join(Quiz, Quiz.id == QuizGrade.quiz_id).where(
+            Quiz.activity_id == item.activity_id, QuizGrade.user_id == user_id))
     if item.source in ("module", "final"):
         result = db.session.scalar(select(AttestationRecord.result).where(
             AttestationRecord.run_id == item.run_id, AttestationRecord.user_id == user_id,
@@ -297,7 +315,7 @@ def export_rows(data: Sheet) -> list[list[str]]:
     head = [_("Learner")] + [f"{i.title} (/{i.max_points})" for i in data.items] + [_("Total, percent"), _("Mark")]
     rows = [head]
     for row in data.rows:
-        rows.append([row.user.full_name] + ["" if row.cells[i.id].points is None else str(row.cells[i.id].points)
+        rows.append([row.user.full_name] + ["" if row.cells[i.id].points is None else fmt_number(row.cells[i.id].points)
                                             for i in data.items]
                     + ["" if row.percent is None else f"{row.percent:.1f}", row.mark])
     return rows

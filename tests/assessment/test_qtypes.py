@@ -246,3 +246,14 @@ def test_bad_gaps_are_named(definition, field):
     with pytest.raises(ValidationError) as exc:
         clean(definition)
     assert field in exc.value.errors
+
+
+@pytest.mark.parametrize("definition", [
+    {"qtype": "multichoice", "text": "?", "answers": "строка"},
+    {"qtype": "matching", "text": "?", "pairs": ["а", "б"]},
+    {"qtype": "gapselect", "text": "[[1]]", "options": [1, 2]},
+    {"qtype": "numerical", "text": "?", "answers": [["1"]], "units": "м"},
+])
+def test_a_definition_of_the_wrong_shape_is_refused_not_crashed(definition):
+    with pytest.raises(ValidationError):
+        clean(definition)

@@ -20,13 +20,13 @@ class ActivityKind(enum.StrEnum):
     FILE = "file"
     LINK = "link"          # an external link or a video
     ASSIGNMENT = "assignment"
-    QUIZ = "quiz"          # filled by the assessment issue
+    QUIZ = "quiz"          # lms.assessment
     WEBINAR = "webinar"    # filled by the webinars issue
     SURVEY = "survey"      # filled by the surveys issue
 
 
 #: Kinds whose engine lands with a later issue: they can be placed and planned, not yet taken.
-SLOT_KINDS = frozenset({ActivityKind.QUIZ, ActivityKind.WEBINAR, ActivityKind.SURVEY})
+SLOT_KINDS = frozenset({ActivityKind.WEBINAR, ActivityKind.SURVEY})
 
 
 class CompletionRule(enum.StrEnum):
