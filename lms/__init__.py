@@ -73,6 +73,10 @@ def _register_blueprints(app: Flask) -> None:
     from lms.accounts.routes_people import bp as people_bp
     from lms.accounts.routes_profile import bp as profile_bp
     from lms.api import init_api
+    from lms.assessment import jobs as _assessment_jobs  # noqa: F401 - closes overdue quiz attempts
+    from lms.assessment.routes_attempts import bp as attempts_bp
+    from lms.assessment.routes_banks import bp as banks_bp
+    from lms.assessment.routes_quiz_admin import bp as quiz_admin_bp
     from lms.core.storage import bp as files_bp
     from lms.courses import jobs as _course_jobs  # noqa: F401 - registers the domain's periodic jobs
     from lms.courses import notices as _course_notices  # noqa: F401 - calendar events and notifications
@@ -86,7 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.orgs.routes import bp as orgs_bp
 
     for bp in (main_bp, auth_bp, profile_bp, people_bp, imports_bp, orgs_bp, files_bp, programmes_bp, runs_bp,
-               content_bp, completion_bp, certificates_bp):
+               content_bp, completion_bp, certificates_bp, attempts_bp, banks_bp, quiz_admin_bp):
         app.register_blueprint(bp)
     from lms.extensions import socketio
     from lms.main import events
@@ -101,9 +105,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from lms.accounts.cli import users_cli
-    from lms.assessment.cli import questions_cli
+    from lms.assessment.cli import questions_cli, quizzes_cli
     from lms.core.cli import jobs_cli, mail_cli
     from lms.demo import demo_cli
 
-    for group in (users_cli, demo_cli, mail_cli, jobs_cli, questions_cli):
+    for group in (users_cli, demo_cli, mail_cli, jobs_cli, questions_cli, quizzes_cli):
         app.cli.add_command(group)

@@ -124,9 +124,10 @@ def load_demo(password: str) -> bool:
     from lms.courses.demo import load_programmes
 
     load_programmes(by_code, users)
-    from lms.assessment.demo import load_banks
+    from lms.assessment.demo import load_banks, load_quizzes
 
     load_banks(by_code, users)
+    load_quizzes(by_code, users)
     return True
 
 

@@ -66,6 +66,7 @@ OBJECT_TYPE_LABELS = {
     "AcademicYear": _l("Academic year"),
     "Membership": _l("Role"),
     "ImportJob": _l("Import"),
+    "QuestionBank": _l("Question bank"),
 }
 #: Russia's time zones by their usual names (UTC+2 … UTC+12).
 TIME_ZONE_LABELS = {
@@ -110,6 +111,11 @@ ACTION_LABELS = {
     "grade_overridden": _l("Grade changed in the gradebook"), "statements_issued": _l("Statements issued"),
     "bank_created": _l("Question bank created"), "bank_shared": _l("Question bank shared"),
     "questions_imported": _l("Questions imported"),
+    "quiz_changed": _l("Quiz settings changed"), "quiz_questions_added": _l("Questions added to a quiz"),
+    "quiz_questions_removed": _l("Question removed from a quiz"),
+    "quiz_questions_moved": _l("Quiz questions reordered"), "quiz_override_set": _l("Quiz override set"),
+    "quiz_override_removed": _l("Quiz override removed"), "quiz_regraded": _l("Quiz attempts regraded"),
+    "questions_moved": _l("Questions moved to another bank"), "questions_copied": _l("Questions copied to a bank"),
     "login": _l("Logged in"), "login_failed": _l("Failed login attempt"), "user_created": _l("Person created"),
     "user_updated": _l("Person changed"), "user_deactivated": _l("Person deactivated"),
     "user_reactivated": _l("Person reactivated"), "users_merged": _l("Duplicates merged"),

@@ -232,6 +232,71 @@ def _grade_item(w):
     return run.id, item.id
 
 
+def _quiz(w):
+    """A quiz of school A's learner run with one question of a school A bank."""
+    from lms.assessment import banks, quizzes
+    from lms.courses import content
+    from lms.courses.models import Section
+
+    section = db.session.get(Section, _section(w))
+    activity = content.save_activity(section, {"kind": "quiz", "title": "Тест", "completion": "graded"},
+                                     by=w.admin_a)
+    bank = banks.create_bank(name="Банк", organization=w.school_a, by=w.admin_a)
+    question = banks.add_question(bank, {"qtype": "truefalse", "text": "Верно?", "answer": True}, by=w.admin_a)
+    quizzes.add_questions(quizzes.quiz_of(activity), [question.id], by=w.admin_a)
+    db.session.commit()
+    return activity.id
+
+
+def _attempt(w, finished: bool = False):
+    """School A's pupil's attempt of that quiz (open, or submitted)."""
+    from lms.assessment import attempts, quizzes
+    from lms.courses.models import Activity
+
+    quiz = quizzes.quiz_of(db.session.get(Activity, _quiz(w)))
+    attempt = attempts.start(quiz, w.student_a)
+    if finished:
+        attempts.submit(attempt, user_id=w.student_a.id)
+    db.session.commit()
+    return attempt.id
+
+
+def _attempt_owner_only():
+    """Only the attempt's owner: anybody else is told it does not exist."""
+    d = dict.fromkeys(ROLES, 404)
+    d.update(anonymous=LOGIN, student=OK)
+    return d
+
+
+def _quiz_slot(w):
+    """That quiz (its activity) and its first slot."""
+    from lms.assessment import quizzes
+    from lms.courses.models import Activity
+
+    activity_id = _quiz(w)
+    return activity_id, quizzes.quiz_of(db.session.get(Activity, activity_id)).slots[0].id
+
+
+def _quiz_override(w):
+    """That quiz (its activity) and an override of school A's pupil."""
+    from lms.assessment import quizzes
+    from lms.courses.models import Activity
+
+    activity_id = _quiz(w)
+    row = quizzes.set_override(quizzes.quiz_of(db.session.get(Activity, activity_id)),
+                               {"user_id": w.student_a.id, "time_limit": "30"}, by=w.admin_a)
+    db.session.commit()
+    return activity_id, row.id
+
+
+def _answered_question(w):
+    """That quiz (its activity) and the question of school A's pupil's submitted attempt."""
+    from lms.assessment.models import QuizAttempt
+
+    attempt = db.session.get(QuizAttempt, _attempt(w, finished=True))
+    return attempt.quiz.activity_id, attempt.questions[0].question_id
+
+
 def _learner_only(**over):
     d = dict.fromkeys(ROLES, DENIED)
     d.update(anonymous=LOGIN, student=OK)
@@ -248,6 +313,15 @@ def _csv_upload(w):
 def _reviewer_only():
     d = dict.fromkeys(ROLES, DENIED)
     d.update(anonymous=LOGIN, other_admin=OK)  # school B's admin is the assigned expert
+    return d
+
+
+def _bank_editors(**over):
+    """School A's question bank: its teacher and managers edit it; its student and school B's admin do not
+    see it at all (404)."""
+    d = {"anonymous": LOGIN, "student": 404, "teacher": OK, "other_admin": 404, "org_admin": OK,
+         "coordinator": OK, "admin": OK}
+    d.update(over)
     return d
 
 
@@ -379,6 +453,43 @@ MATRIX: dict[str, list[Case]] = {
              managers_only())],
     "certificates.verify_form": [Case("GET", lambda w: "/verify", everyone())],
     "certificates.verify": [Case("GET", lambda w: f"/verify/{_cert(w, code=True)}", everyone())],
+    # Question banks: school A's bank is edited by its teachers and managers; students and other organizations
+    # do not see it (404) unless it is shared with them, and then they use it without changing it (403).
+    "banks.list_banks": [Case("GET", lambda w: "/banks", managers_only(teacher=OK, other_admin=OK))],
+    "banks.new_bank": [Case("GET", lambda w: "/banks/new", managers_only(teacher=OK, other_admin=OK)),
+                       Case("POST", lambda w: "/banks/new", managers_only(teacher=OK),
+                            lambda w: {"organization": str(w.school_a.id), "name": "Новый банк"})],
+    "banks.view_bank": [Case("GET", lambda w: f"/banks/{_bank(w)}", _bank_editors()),
+                        Case("GET", lambda w: f"/banks/{_bank(w, shared=True)}", _bank_editors(other_admin=OK))],
+    "banks.add_category": [Case("POST", lambda w: f"/banks/{_bank(w)}/categories", _bank_editors(),
+                                lambda w: {"cat-name": "Новая категория"}),
+                           Case("POST", lambda w: f"/banks/{_bank(w, shared=True)}/categories",
+                                _bank_editors(other_admin=DENIED), lambda w: {"cat-name": "Новая категория"})],
+    "banks.edit_category": [Case("GET", lambda w: f"/categories/{_bank_category(w)}/edit", _bank_editors())],
+    "banks.delete_category": [Case("POST", lambda w: f"/categories/{_bank_category(w)}/delete", _bank_editors())],
+    "banks.share_bank": [Case("POST", lambda w: f"/banks/{_bank(w)}/share", _bank_editors(),
+                              lambda w: {"organizations": [str(w.school_b.id)]})],
+    "banks.transfer": [Case("POST", lambda w: f"/banks/{_bank(w)}/questions/transfer", _bank_editors(),
+                            lambda w: {"action": "copy", "questions": [str(_bank_question(w))],
+                                       "target": f"{_bank(w)}-0"})],
+    "banks.import_questions": [Case("GET", lambda w: f"/banks/{_bank(w)}/import", _bank_editors()),
+                               Case("GET", lambda w: f"/banks/{_bank(w, shared=True)}/import",
+                                    _bank_editors(other_admin=DENIED))],
+    "banks.confirm_import": [Case("POST", lambda w: f"/banks/{_bank(w)}/import/confirm", _bank_editors())],
+    "banks.export_bank": [Case("GET", lambda w: f"/banks/{_bank(w)}/export?format=gift", _bank_editors()),
+                          Case("GET", lambda w: f"/banks/{_bank(w, shared=True)}/export?format=xml",
+                               _bank_editors(other_admin=OK))],
+    "banks.new_question": [Case("GET", lambda w: f"/banks/{_bank(w)}/questions/new?qtype=multichoice",
+                                _bank_editors())],
+    "banks.view_question": [Case("GET", lambda w: f"/questions/{_bank_question(w)}", _bank_editors()),
+                            Case("GET", lambda w: f"/questions/{_bank_question(w, shared=True)}",
+                                 _bank_editors(other_admin=OK))],
+    "banks.edit_question": [Case("GET", lambda w: f"/questions/{_bank_question(w)}/edit", _bank_editors()),
+                            Case("GET", lambda w: f"/questions/{_bank_question(w, shared=True)}/edit",
+                                 _bank_editors(other_admin=DENIED))],
+    "banks.preview_question": [Case("GET", lambda w: f"/questions/{_bank_question(w)}/preview", _bank_editors()),
+                               Case("POST", lambda w: f"/questions/{_bank_question(w, shared=True)}/preview",
+                                    _bank_editors(other_admin=OK), lambda w: {"q": "true"})],
     # Runs: managers of the host organization run them, the run's teachers enrol and decide, learners see
     # their own participation only.
     "runs.catalogue": [Case("GET", lambda w: "/catalogue", members())],
@@ -434,6 +545,51 @@ MATRIX: dict[str, list[Case]] = {
                                       managers_only(teacher=OK))],
     "content.submission_file": [Case("GET", lambda w: f"/submission-files/{_submission(w)[2]}",
                                      members(other_admin=DENIED))],
+    # Quizzes: a learner of the run attempts; an attempt is its owner's; the run's staff review it.
+    "attempts.quiz": [Case("GET", lambda w: f"/quizzes/{_quiz(w)}", members(other_admin=DENIED))],
+    "attempts.start": [Case("POST", lambda w: f"/quizzes/{_quiz(w)}/start", _learner_only())],
+    "attempts.page": [Case("GET", lambda w: f"/attempts/{_attempt(w)}", _attempt_owner_only())],
+    "attempts.save_page": [Case("POST", lambda w: f"/attempts/{_attempt(w)}", _attempt_owner_only(),
+                                lambda w: {"page": "1", "q1": "true"})],
+    "attempts.autosave": [Case("POST", lambda w: f"/attempts/{_attempt(w)}/save", {**_attempt_owner_only(),
+                                                                                      "anonymous": 401},
+                               lambda w: {"answers": "[]"})],
+    "attempts.summary": [Case("GET", lambda w: f"/attempts/{_attempt(w)}/summary", _attempt_owner_only())],
+    "attempts.submit": [Case("POST", lambda w: f"/attempts/{_attempt(w)}/submit", _attempt_owner_only())],
+    "attempts.review": [Case("GET", lambda w: f"/attempts/{_attempt(w, finished=True)}/review",
+                             managers_only(teacher=OK, student=OK, other_admin=404))],
+    # The teacher's quiz pages: those who edit the run's content change the quiz; its staff see the results.
+    "quiz_admin.settings": [Case("GET", lambda w: f"/quizzes/{_quiz(w)}/settings", managers_only(teacher=OK)),
+                            Case("POST", lambda w: f"/quizzes/{_quiz(w)}/settings", managers_only(teacher=OK),
+                                 lambda w: {"max_grade": "10", "time_limit": "30", "review-open": ["attempt"]})],
+    "quiz_admin.questions": [Case("GET", lambda w: f"/quizzes/{_quiz(w)}/questions", managers_only(teacher=OK))],
+    "quiz_admin.add_questions": [Case("POST", lambda w: f"/quizzes/{_quiz(w)}/questions/add",
+                                      managers_only(teacher=OK), lambda w: {"question_ids": ["0"]})],
+    "quiz_admin.add_random": [Case("POST", lambda w: f"/quizzes/{_quiz(w)}/questions/random",
+                                   managers_only(teacher=OK), lambda w: {"category_id": "", "count": "1"})],
+    "quiz_admin.remove_slot": [Case("POST", lambda w: "/quizzes/{}/slots/{}/remove".format(*_quiz_slot(w)),
+                                    managers_only(teacher=OK))],
+    "quiz_admin.move_slot": [Case("POST", lambda w: "/quizzes/{}/slots/{}/move".format(*_quiz_slot(w)),
+                                  managers_only(teacher=OK), lambda w: {"direction": "down"})],
+    "quiz_admin.set_marks": [Case("POST", lambda w: f"/quizzes/{_quiz(w)}/marks", managers_only(teacher=OK))],
+    "quiz_admin.repaginate": [Case("POST", lambda w: f"/quizzes/{_quiz(w)}/repaginate", managers_only(teacher=OK),
+                                   lambda w: {"per_page": "1"})],
+    "quiz_admin.overrides": [Case("GET", lambda w: f"/quizzes/{_quiz(w)}/overrides", managers_only(teacher=OK)),
+                             Case("POST", lambda w: f"/quizzes/{_quiz(w)}/overrides", managers_only(teacher=OK),
+                                  lambda w: {"user": str(w.student_a.id), "time_limit": "45"})],
+    "quiz_admin.delete_override": [Case("POST", lambda w: "/quizzes/{}/overrides/{}/delete".format(*_quiz_override(w)),
+                                        managers_only(teacher=OK))],
+    "quiz_admin.results": [Case("GET", lambda w: f"/quizzes/{_quiz(w)}/results", managers_only(teacher=OK))],
+    "quiz_admin.results_export": [Case("GET", lambda w: f"/quizzes/{_quiz(w)}/results.xlsx", managers_only(teacher=OK))],
+    "quiz_admin.regrade": [Case("POST", lambda w: f"/quizzes/{_quiz(w)}/regrade", managers_only(teacher=OK),
+                                lambda w: {"action": "dry_run"})],
+    "quiz_admin.grading": [Case("GET", lambda w: f"/quizzes/{_quiz(w)}/grading", managers_only(teacher=OK))],
+    "quiz_admin.grading_question": [Case("GET", lambda w: "/quizzes/{}/grading/{}".format(*_answered_question(w)),
+                                         managers_only(teacher=OK))],
+    "quiz_admin.statistics": [Case("GET", lambda w: f"/quizzes/{_quiz(w)}/statistics", managers_only(teacher=OK)),
+                              Case("GET", lambda w: f"/quizzes/{_quiz(w)}/statistics?format=xlsx",
+                                   managers_only(teacher=OK))],
+    "quiz_admin.preview": [Case("POST", lambda w: f"/quizzes/{_quiz(w)}/preview", managers_only(teacher=OK))],
     # Progress and attestation: the run's teachers record; completing with certificates is the host's decision.
     "completion.group": [Case("GET", lambda w: f"/runs/{_learner_run(w)}/group", managers_only(teacher=OK))],
     "completion.record": [Case("POST", lambda w: f"/runs/{_learner_run(w)}/attestation", managers_only(teacher=OK),
@@ -468,6 +624,39 @@ def _cert(w, code: bool = False):
     cert = issue(w.student_a, w.school_a, make_programme(w.school_a), issued_on=date(2026, 3, 30))
     db.session.commit()
     return cert.code if code else cert.id
+
+
+def _bank(w, shared: bool = False):
+    """School A's bank (made once per role's savepoint), optionally shared with school B."""
+    from lms.assessment import banks
+    from lms.assessment.models import QuestionBank
+
+    bank = db.session.scalar(db.select(QuestionBank).where(QuestionBank.name == "Банк школы А"))
+    if bank is None:
+        bank = banks.create_bank(name="Банк школы А", organization=w.school_a, by=w.methodologist_a)
+    if shared:
+        banks.share(bank, [w.school_b.id], by=None)
+    db.session.commit()
+    return bank.id
+
+
+def _bank_question(w, shared: bool = False):
+    from lms.assessment import banks
+    from lms.assessment.models import QuestionBank
+
+    bank = db.session.get(QuestionBank, _bank(w, shared))
+    question = banks.add_question(bank, {"qtype": "truefalse", "text": "Земля круглая", "answer": True}, by=None)
+    db.session.commit()
+    return question.id
+
+
+def _bank_category(w):
+    from lms.assessment import banks
+    from lms.assessment.models import QuestionBank
+
+    category = banks.category_path(db.session.get(QuestionBank, _bank(w)), "Пустая категория")
+    db.session.commit()
+    return category.id
 
 _users = {
     "student": lambda w: w.student_a, "teacher": lambda w: w.teacher_a, "other_admin": lambda w: w.admin_b,

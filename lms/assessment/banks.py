@@ -211,3 +211,197 @@ def export_questions(bank: QuestionBank, fmt: str) -> bytes:
                for q in questions]
     out = FORMATS[fmt].export(triples)
     return out if isinstance(out, bytes) else out.encode("utf-8")
+
+
+# --- the pages: categories, saving a question with its details, moving and copying -----------------
+
+def _category_name(name: str) -> str:
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ValidationError(_("Required."), field="name")
+    if len(name) > 200:
+        raise ValidationError(_("At most %(n)d characters.", n=200), field="name")
+    if "/" in name:  # GIFT and Moodle XML write a category as its path «a/b»
+        raise ValidationError(_("A category name cannot contain «/»."), field="name")
+    return name
+
+
+def _sibling_named(bank: QuestionBank, parent_id: int | None, name: str, *, but: int | None = None) -> bool:
+    stmt = select(QuestionCategory.id).where(
+        QuestionCategory.bank_id == bank.id, QuestionCategory.name == name,
+        QuestionCategory.parent_id.is_(None) if parent_id is None else QuestionCategory.parent_id == parent_id)
+    return any(found != but for found in db.session.scalars(stmt))
+
+
+def _bank_of(category: QuestionCategory) -> QuestionBank:
+    return db.session.get(QuestionBank, category.bank_id)
+
+
+def descendant_ids(bank: QuestionBank, category_id: int) -> set[int]:
+    """The category and every category below it, in one statement."""
+    children: dict[int | None, list[int]] = {}
+    for cid, parent in db.session.execute(select(QuestionCategory.id, QuestionCategory.parent_id)
+                                          .where(QuestionCategory.bank_id == bank.id)):
+        children.setdefault(parent, []).append(cid)
+    out, todo = set(), [category_id]
+    while todo:
+        current_id = todo.pop()
+        if current_id not in out:
+            out.add(current_id)
+            todo.extend(children.get(current_id, []))
+    return out
+
+
+def add_category(bank: QuestionBank, name: str, *, parent: QuestionCategory | None = None) -> QuestionCategory:
+    """A category under ``parent`` (the top when None) of the same bank; names are unique among siblings
+    (an import finds a category by its path)."""
+    name = _category_name(name)
+    if parent is not None and parent.bank_id != bank.id:
+        raise ValidationError(_("Choose one of the options."), field="parent")
+    if _sibling_named(bank, parent.id if parent else None, name):
+        raise ValidationError(_("There is already a category with this name here."), field="name")
+    category = QuestionCategory(bank_id=bank.id, parent_id=parent.id if parent else None, name=name)
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def update_category(category: QuestionCategory, *, name: str, parent: QuestionCategory | None) -> None:
+    """Rename and/or move a category under another parent of its bank, never into itself or below itself."""
+    bank = _bank_of(category)
+    name = _category_name(name)
+    if parent is not None:
+        if parent.bank_id != category.bank_id:
+            raise ValidationError(_("Choose one of the options."), field="parent")
+        if parent.id in descendant_ids(bank, category.id):
+            raise ValidationError(_("A category cannot be moved into itself or into one of its subcategories."),
+                                  field="parent")
+    if _sibling_named(bank, parent.id if parent else None, name, but=category.id):
+        raise ValidationError(_("There is already a category with this name here."), field="name")
+    category.name = name
+    category.parent_id = parent.id if parent else None
+    db.session.flush()
+
+
+def delete_category(category: QuestionCategory) -> None:
+    """Only an empty category goes: its questions and subcategories are moved first (nothing is lost)."""
+    has_questions = db.session.scalar(select(Question.id).where(Question.category_id == category.id).limit(1))
+    has_children = db.session.scalar(select(QuestionCategory.id).where(QuestionCategory.parent_id == category.id)
+                                     .limit(1))
+    if has_questions is not None or has_children is not None:
+        raise ValidationError(_("Only an empty category can be deleted: move its questions and subcategories "
+                                "first."), field="category")
+    db.session.delete(category)
+    db.session.flush()
+
+
+def save_question(bank: QuestionBank, definition: dict, *, by: User | None, question: Question | None = None,
+                  name: str = "", category: QuestionCategory | None = None, **meta) -> tuple[Question, bool]:
+    """The editor's save: the definition and the details (name, category, subject, grade, difficulty, tags) are
+    checked together, so every wrong field is reported at once and nothing is written; an edit whose
+    definition changed becomes a new version (``edit_question``). Returns (the question, whether a version
+    was added)."""
+    errors: dict[str, str] = {}
+    kind = question.qtype if question is not None else str(definition.get("qtype") or "")
+    try:
+        details = _meta(meta)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+        details = {}
+    if category is not None and category.bank_id != bank.id:
+        errors["category"] = _("Choose one of the options.")
+    try:
+        clean = qtypes.qtype(kind).clean({**definition, "qtype": kind})
+    except ValidationError as exc:
+        errors.update(exc.errors or {exc.field or "text": exc.message})
+    if errors:
+        raise ValidationError.of(errors)
+    name = " ".join(str(name or "").split())[:255] or " ".join(clean["text"].split())[:80] or kind
+    if question is None:
+        return add_question(bank, {**definition, "qtype": kind}, by=by, name=name, category=category, **meta), True
+    question.name = name
+    question.category_id = category.id if category else None
+    for key, value in details.items():
+        setattr(question, key, value)
+    version = edit_question(question, {**definition, "qtype": kind}, by=by)
+    db.session.flush()
+    return question, version is not None
+
+
+def _check_target(questions: list[Question], bank: QuestionBank, category: QuestionCategory | None) -> None:
+    if not questions:
+        raise ValidationError(_("Choose at least one question."), field="questions")
+    if category is not None and category.bank_id != bank.id:
+        raise ValidationError(_("Choose one of the options."), field="target")
+
+
+def _owner_org(bank: QuestionBank) -> int:
+    return bank.organization_id or bank.run.host_organization_id
+
+
+def move_questions(questions: list[Question], bank: QuestionBank, category: QuestionCategory | None, *,
+                   by: User | None) -> int:
+    """Move questions (with every version) into ``bank`` and ``category`` (the top when None). Quizzes that
+    use them keep them: a question keeps its identity. Who may is the caller's check (edit both banks)."""
+    _check_target(questions, bank, category)
+    sources = sorted({q.bank_id for q in questions})
+    for question in questions:
+        question.bank_id = bank.id
+        question.category_id = category.id if category else None
+    db.session.flush()
+    audit.record("questions_moved", actor=by, organization=_owner_org(bank), obj=bank, count=len(questions),
+                 from_banks=sources, questions=[q.id for q in questions])
+    return len(questions)
+
+
+def copy_questions(questions: list[Question], bank: QuestionBank, category: QuestionCategory | None, *,
+                   by: User | None) -> list[Question]:
+    """Copy questions into ``bank`` and ``category``: each copy is a new question whose first version is the
+    original's current one, with its name and details. Who may is the caller's check (use the source bank,
+    edit the target)."""
+    from copy import deepcopy
+
+    _check_target(questions, bank, category)
+    copies = []
+    for question in questions:
+        name = question.name if question.bank_id != bank.id else _("%(name)s (copy)", name=question.name)[:255]
+        duplicate = Question(bank_id=bank.id, category_id=category.id if category else None, name=name,
+                             qtype=question.qtype, subject=question.subject, grade=question.grade,
+                             difficulty=question.difficulty, tags=list(question.tags or []), current_version=1,
+                             created_by_id=getattr(by, "id", None))
+        duplicate.versions.append(QuestionVersion(version=1, definition=deepcopy(current(question).definition),
+                                                  created_by_id=getattr(by, "id", None)))
+        db.session.add(duplicate)
+        copies.append(duplicate)
+    db.session.flush()
+    audit.record("questions_copied", actor=by, organization=_owner_org(bank), obj=bank, count=len(copies),
+                 from_banks=sorted({q.bank_id for q in questions}), questions=[q.id for q in questions])
+    return copies
+
+
+def bank_org_ids(user) -> frozenset[int] | None:
+    """Organizations whose banks ``user`` edits and in which they may create banks (as ``can_edit_bank``);
+    None: every one (the global administrator)."""
+    s = scope_of(user)
+    if s.is_admin:
+        return None
+    return frozenset(s.managed_org_ids | {o for o, roles in s.roles_by_org.items() if roles & BANK_ROLES})
+
+
+def banks_condition(user, *, editable: bool = False):
+    """SQL condition: the banks ``user`` may use (or, with ``editable``, edit), as ``can_use_bank`` and
+    ``can_edit_bank`` decide one bank; None: every bank (the global administrator)."""
+    from sqlalchemy import or_, union
+
+    from lms.courses.models import CourseRun, RunStaff, RunStaffRole
+
+    s = scope_of(user)
+    if s.is_admin:
+        return None
+    runs = union(select(CourseRun.id).where(CourseRun.host_organization_id.in_(sorted(s.managed_org_ids))),
+                 select(RunStaff.run_id).where(RunStaff.user_id == user.id, RunStaff.role == RunStaffRole.TEACHER))
+    conditions = [QuestionBank.organization_id.in_(sorted(bank_org_ids(user))), QuestionBank.run_id.in_(runs)]
+    if not editable:
+        conditions.append(QuestionBank.id.in_(select(BankShare.bank_id).where(
+            BankShare.organization_id.in_(sorted(s.staff_org_ids)))))
+    return or_(*conditions)

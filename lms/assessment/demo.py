@@ -42,3 +42,35 @@ def load_banks(orgs: dict, users: dict) -> None:
                        category=banks.category_path(bank, "Русский язык/Орфография"), subject="Русский язык",
                        grade=6, difficulty="medium", tags=["ВсОШ", "морфемика"])
     banks.share(bank, [orgs[code].id for code in ("school1", "gym3", "lyceum6")], by=methodologist)
+
+
+def load_quizzes(orgs: dict, users: dict) -> None:
+    """A diagnostic quiz in the lyceum's profile course for school students: fixed questions of the shared
+    olympiad bank and a random one from its mathematics, two questions a page, 30 minutes, two attempts."""
+    from sqlalchemy import select
+
+    from lms.assessment import quizzes
+    from lms.assessment.models import Question, QuestionBank
+    from lms.courses import content
+    from lms.courses.models import CourseRun, Section
+    from lms.extensions import db
+
+    teacher = users["teacher_lyceum6"]
+    run = db.session.scalar(select(CourseRun).where(CourseRun.host_organization_id == orgs["lyceum6"].id)
+                            .order_by(CourseRun.id))
+    if run is None:
+        return
+    section = db.session.scalar(select(Section).where(Section.run_id == run.id).order_by(Section.position))
+    activity = content.save_activity(section, {
+        "kind": "quiz", "title": "Входная диагностика", "planned_hours": 1, "completion": "graded",
+        "body": "<p>Проверьте себя перед началом курса: задания муниципального банка олимпиадной подготовки.</p>"},
+        by=teacher)
+    quiz = quizzes.quiz_of(activity)
+    quizzes.save_settings(quiz, {"time_limit": "30", "attempts_allowed": "2", "max_grade": "10", "pass_grade": "5",
+                                 "questions_per_page": "2", "grade_method": "highest"}, by=teacher)
+    bank = db.session.scalar(select(QuestionBank).where(QuestionBank.organization_id == orgs["cro"].id))
+    by_name = {q.name: q for q in db.session.scalars(select(Question).where(Question.bank_id == bank.id))}
+    quizzes.add_questions(quiz, [by_name[n].id for n in ("Чётность", "Единица силы", "Учёные", "Скорость",
+                                                         "Пропущенная буква", "Состав слова", "Эссе о языке")],
+                          by=teacher)
+    quizzes.add_random(quiz, category_id=banks.category_path(bank, "Математика/5–6 классы").id, count=1, by=teacher)

@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.core.i18n import fmt_date, fmt_datetime
+from lms.core.i18n import fmt_date, fmt_datetime, fmt_number
 from lms.core.validators import format_snils
 from lms.labels import action_label, template_labels, time_zone_label
 
@@ -58,6 +58,7 @@ MENU_LABELS = {
     "runs.my_courses": _l("My courses"), "certificates.mine": _l("Certificates"), "main.calendar": _l("Calendar"),
     "main.notifications": _l("Notifications"), "imports.start": _l("Import"), "main.audit_log": _l("Audit log"),
     "orgs.academic_years": _l("Academic years"), "orgs.municipalities": _l("Municipalities"), "main.outbox": _l("Mail"),
+    "banks.list_banks": _l("Question banks"),
 }
 
 
@@ -71,6 +72,8 @@ def _menu(s) -> tuple[str, ...]:
         items.append("people.list_people")
     if member:
         items.append("programmes.list_programmes")
+    if s.is_admin or s.staff_org_ids:  # they edit their organizations' question banks
+        items.append("banks.list_banks")
     items += ["runs.catalogue", "runs.my_courses", "certificates.mine", "main.calendar", "main.notifications"]
     if s.is_manager:
         items += ["imports.start", "main.audit_log"]
@@ -112,6 +115,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["translated"] = translated
     app.jinja_env.filters["dt"] = fmt_datetime
     app.jinja_env.filters["d"] = fmt_date
+    app.jinja_env.filters["num"] = fmt_number
     app.jinja_env.filters["snils"] = format_snils
     app.jinja_env.filters["tz"] = time_zone_label
     app.jinja_env.filters["action_label"] = action_label

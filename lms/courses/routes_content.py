@@ -286,7 +286,7 @@ def delete_activity(activity_id: int):
     return redirect(url_for("content.course", run_id=run.id))
 
 
-def _open(activity: Activity) -> tuple[CourseRun, bool]:
+def open_activity(activity: Activity) -> tuple[CourseRun, bool]:
     """Load the run and refuse unless the user may open this activity now (403 with the reason)."""
     run = db.session.get(CourseRun, activity.run_id)
     require(perm.can_view_content(current_user, run))
@@ -306,10 +306,12 @@ def _open(activity: Activity) -> tuple[CourseRun, bool]:
 @login_required
 def view_activity(activity_id: int):
     activity = get_or_404(Activity, activity_id)
-    run, staff = _open(activity)
+    run, staff = open_activity(activity)
     if not staff:
         services.record_view(activity, current_user)
         db.session.commit()
+    if activity.kind == ActivityKind.QUIZ:
+        return redirect(url_for("attempts.quiz", activity_id=activity.id))
     return _activity_page(activity, run, staff)
 
 
@@ -335,7 +337,7 @@ def _activity_page(activity: Activity, run: CourseRun, staff: bool, form: Submit
 @login_required
 def submit_work(activity_id: int):
     activity = get_or_404(Activity, activity_id)
-    run, staff = _open(activity)
+    run, staff = open_activity(activity)
     require(not staff and perm.is_learner(current_user, run))
     form = SubmitWorkForm()
     if form.validate_on_submit():
@@ -406,7 +408,7 @@ def download(activity_id: int):
     activity = get_or_404(Activity, activity_id)
     if not activity.file_key:
         abort(404)
-    run, staff = _open(activity)
+    run, staff = open_activity(activity)
     if not staff:
         services.record_view(activity, current_user)
         db.session.commit()

@@ -82,7 +82,30 @@ function imagesOff() {
   for (const video of document.querySelectorAll('video[poster]')) video.removeAttribute('poster');
 }
 
+/** A wide table scrolls sideways inside its box; a box that does scroll is put in the Tab order and named by
+ *  its table's caption, so keyboard users can scroll it too (WCAG 2.1.1). */
+function scrollableTables() {
+  const mark = () => {
+    for (const box of document.querySelectorAll('.table-scroll')) {
+      const scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute('tabindex')) {
+        box.setAttribute('tabindex', '0');
+        box.setAttribute('role', 'region');
+        const caption = box.querySelector('caption');
+        box.setAttribute('aria-label', caption ? caption.textContent.trim() : document.title);
+      } else if (!scrolls && box.getAttribute('tabindex') === '0') {
+        box.removeAttribute('tabindex');
+        box.removeAttribute('role');
+        box.removeAttribute('aria-label');
+      }
+    }
+  };
+  mark();
+  window.addEventListener('resize', mark);
+}
+
 confirmBeforeSubmit();
+scrollableTables();
 focusErrorSummary();
 navDisclosure();
 imagesOff();

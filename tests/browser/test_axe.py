@@ -72,6 +72,33 @@ PAGES = [
     (None, "/verify", 200),
     (None, "/verify/<code:1>", 200),
     (None, "/verify/no-such-code-1234", 404),
+    # Question banks: the ЦРО's bank of the demo (its methodologist edits it; school 1's teacher uses it).
+    ("methodologist", "/banks", 200),
+    ("methodologist", "/banks/new", 200),
+    ("methodologist", "/banks/<bank:1>", 200),
+    ("teacher", "/banks/<bank:1>", 200),
+    ("methodologist", "/banks/<bank:1>/import", 200),
+    ("methodologist", "/categories/<category:1>/edit", 200),
+    ("methodologist", "/banks/<bank:1>/questions/new", 200),
+    ("methodologist", "/banks/<bank:1>/questions/new?qtype=ordering", 200),
+    ("methodologist", "/banks/<bank:1>/questions/new?qtype=gapselect", 200),
+    ("methodologist", "/banks/<bank:1>/questions/new?qtype=truefalse", 200),
+    ("methodologist", "/questions/<question:1>", 200),
+    ("methodologist", "/questions/<question:1>/edit", 200),
+    ("methodologist", "/questions/<question:2>/edit", 200),
+    ("methodologist", "/questions/<question:5>/edit", 200),
+    ("methodologist", "/questions/<question:8>/edit", 200),
+    ("methodologist", "/questions/<question:9>", 200),
+    ("teacher", "/questions/<question:1>/preview", 200),
+    ("teacher", "/questions/<question:5>/preview", 200),
+    ("teacher", "/questions/<question:9>/preview", 200),
+    # The teacher's pages of the demo quiz (the lyceum's course; its teacher uses the ЦРО's shared bank).
+    ("teacher_lyceum6", "/quizzes/<quiz:1>/settings", 200),
+    ("teacher_lyceum6", "/quizzes/<quiz:1>/questions?bank=<bank:1>", 200),
+    ("teacher_lyceum6", "/quizzes/<quiz:1>/overrides", 200),
+    ("teacher_lyceum6", "/quizzes/<quiz:1>/results", 200),
+    ("teacher_lyceum6", "/quizzes/<quiz:1>/grading?all=1", 200),
+    ("teacher_lyceum6", "/quizzes/<quiz:1>/statistics", 200),
 ]
 
 #: Pages other parts of the application are still adding: checked when they render, skipped before.
@@ -86,7 +113,38 @@ OPTIONAL_PAGES = [
 
 
 def _resolve(live_server, path: str) -> str:
+    if re.search(r"<(bank|question|category):", path) and "bank:1" not in live_server.ids:
+        _add_bank_ids(live_server)
+    if "<quiz:" in path and "quiz:1" not in live_server.ids:
+        _add_quiz_ids(live_server)
     return re.sub(r"<(\w+:\w+)>", lambda m: str(live_server.ids[m.group(1)]), path)
+
+
+def _add_bank_ids(live_server) -> None:
+    """bank:1 …, question:1 …, category:1 … in the order lms/assessment/demo.py creates them."""
+    from sqlalchemy import select
+
+    from lms.assessment.models import Question, QuestionBank, QuestionCategory
+    from lms.extensions import db
+
+    with live_server.app.app_context():
+        for kind, model in (("bank", QuestionBank), ("question", Question), ("category", QuestionCategory)):
+            live_server.ids.update({f"{kind}:{n}": x.id for n, x in enumerate(
+                db.session.scalars(select(model).order_by(model.id)), start=1)})
+        db.session.remove()
+
+
+def _add_quiz_ids(live_server) -> None:
+    """quiz:1 … — the activities of kind «quiz», in the order the demo creates them."""
+    from sqlalchemy import select
+
+    from lms.courses.models import Activity
+    from lms.extensions import db
+
+    with live_server.app.app_context():
+        live_server.ids.update({f"quiz:{n}": a.id for n, a in enumerate(
+            db.session.scalars(select(Activity).where(Activity.kind == "quiz").order_by(Activity.id)), start=1)})
+        db.session.remove()
 
 
 def _ids(params) -> str:

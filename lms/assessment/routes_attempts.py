@@ -1,0 +1,322 @@
+"""A learner's side of a quiz: the quiz page, starting, the attempt page by page (a plain form that works
+without JavaScript; with it, every change is saved at once over HTTP), the summary, submitting and the review.
+
+Every request names an attempt: only its owner answers it; the review is also open to the run's teachers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from lms.accounts.sessions import authenticated_user_id
+from lms.assessment import attempts, quizzes, render
+from lms.assessment.models import AttemptState, QuestionAttempt, Quiz, QuizAttempt
+from lms.core.db import utcnow
+from lms.core.errors import Conflict, DomainError
+from lms.core.loading import get_or_404
+from lms.core.permissions import require
+from lms.courses import content as services
+from lms.courses import permissions as perm
+from lms.courses.labels import course_labels
+from lms.courses.models import Activity, ActivityKind, CourseRun, Enrolment
+from lms.courses.routes_content import open_activity
+from lms.extensions import db
+
+bp = Blueprint("attempts", __name__)
+
+@bp.context_processor
+def _labels():
+    return {**course_labels(), "attempt_state_labels": {
+        AttemptState.IN_PROGRESS: _("In progress"), AttemptState.OVERDUE: _("Overdue: submit it"),
+        AttemptState.FINISHED: _("Submitted"), AttemptState.ABANDONED: _("Never submitted")}}
+
+
+def _quiz_activity(activity_id: int) -> tuple[Activity, CourseRun, bool, Quiz]:
+    activity = get_or_404(Activity, activity_id)
+    if activity.kind != ActivityKind.QUIZ:
+        abort(404)
+    run, staff = open_activity(activity)
+    quiz = quizzes.quiz_of(activity)
+    return activity, run, staff, quiz
+
+
+def _group_of(run_id: int, user_id: int) -> int | None:
+    return db.session.scalar(select(Enrolment.group_id).where(Enrolment.run_id == run_id, Enrolment.user_id == user_id))
+
+
+@bp.route("/quizzes/<int:activity_id>")
+@login_required
+def quiz(activity_id: int):
+    activity, run, staff, quiz_ = _quiz_activity(activity_id)
+    now = utcnow()
+    mine = attempts.attempts_of(quiz_.id, current_user.id)
+    changed = False
+    for a in mine:
+        changed |= attempts.close_if_overdue(a, now)
+    if changed:
+        db.session.commit()
+    group_id = _group_of(run.id, current_user.id)
+    eff = quizzes.effective(quiz_, current_user.id, group_id)
+    learner = perm.is_learner(current_user, run)
+    reason = attempts.why_not_start(quiz_, current_user.id, group_id, now) if learner else None
+    open_one = next((a for a in mine if a.state in AttemptState.OPEN and not a.is_preview), None)
+    rows = []
+    for a in mine:
+        if a.is_preview:
+            continue
+        items = attempts.review_items(quiz_, a, now, closes_at=eff.closes_at)
+        rows.append({"attempt": a, "grade": attempts.attempt_grade(quiz_, a) if "marks" in items else None,
+                     "marks": "marks" in items, "review": "attempt" in items and a.state == AttemptState.FINISHED})
+    grade = None
+    if not staff:
+        from lms.assessment.models import QuizGrade
+
+        grade = db.session.scalar(select(QuizGrade.grade).where(QuizGrade.quiz_id == quiz_.id,
+                                                                QuizGrade.user_id == current_user.id))
+    return render_template("attempts/quiz.html", activity=activity, run=run, quiz=quiz_, staff=staff,
+                           editing=perm.can_edit_content(current_user, run), eff=eff, rows=rows, reason=reason,
+                           learner=learner, open_attempt=open_one, grade=grade, now=now,
+                           grade_methods=quizzes.GRADE_METHODS, overdue_labels=quizzes.OVERDUE,
+                           passed=attempts.passed(quiz_, grade))
+
+
+@bp.route("/quizzes/<int:activity_id>/start", methods=["POST"])
+@login_required
+def start(activity_id: int):
+    """A learner of the run starts (or continues) an attempt. The run, their enrolment and staff role are read
+    in one statement: a thousand learners press «Start» in the same minute."""
+    activity = get_or_404(Activity, activity_id)
+    if activity.kind != ActivityKind.QUIZ:
+        abort(404)
+    access = perm.run_access_or_404(current_user, activity.run_id)
+    require(access.learns)
+    group_id = access.enrolment.group_id
+    completed = set(services.progress_rows(access.run.id, current_user.id)) if activity.requires_activity_id else set()
+    state = services.access(activity, group_ids={group_id} if group_id else set(), completed=completed)
+    if not state.open:
+        abort(403, description=state.reason)
+    quiz_ = db.session.scalar(select(Quiz).where(Quiz.activity_id == activity.id)) or quizzes.quiz_of(activity)
+    try:
+        attempt_id = attempts.start(quiz_, current_user, group_id=group_id).id
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("attempts.quiz", activity_id=activity.id)), 303
+    return redirect(url_for("attempts.page", attempt_id=attempt_id)), 303
+
+
+def _own_attempt(attempt_id: int) -> QuizAttempt:
+    """The user's own attempt (someone else's is not found: its existence is not disclosed)."""
+    attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id)
+                                .options(selectinload(QuizAttempt.questions).selectinload(QuestionAttempt.version)))
+    if attempt is None or attempt.user_id != current_user.id:
+        abort(404)
+    return attempt
+
+
+def _page_number(attempt: QuizAttempt, quiz_: Quiz) -> int:
+    if quiz_.navigation == "sequential":
+        return attempt.page
+    raw = request.args.get("page", "")
+    page = int(raw) if raw.isdigit() else attempt.page
+    return min(max(page, 1), attempt.pages)
+
+
+def _values(qa: QuestionAttempt) -> dict:
+    name = attempts.prefix(qa.slot)
+    return {name + suffix: value for suffix, value in (qa.response or {}).items()}
+
+
+def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: frozenset[str]) -> list[dict]:
+    """What the page shows of each question; feedback only where the review options allow it now."""
+    numbers = attempts.question_numbers(attempt)
+    out = []
+    for qa in qas:
+        definition = qa.version.definition
+        shown = {"qa": qa, "view": render.view(definition, qa.order), "prefix": attempts.prefix(qa.slot),
+                 "fields": _values(qa), "number": numbers.get(qa.slot)}
+        # interactive behaviour: a checked try shows its feedback (as the review options allow) while tries remain
+        settled = attempt.state not in AttemptState.OPEN or qa.checked or qa.tries > 0
+        if settled and items:
+            outcome = None
+            if "feedback" in items or "correctness" in items:
+                from lms.assessment import qtypes
+
+                outcome = qtypes.grade(definition, attempts.response_of(qa, definition))
+            shown.update(
+                state=qa.state if "correctness" in items else None,
+                mark=(qa.fraction or 0.0) * qa.max_mark if "marks" in items and qa.fraction is not None else None,
+                waiting=qa.state == attempts.WAITING, max_mark=qa.max_mark if "marks" in items else None,
+                feedback=list(outcome.feedback) if outcome is not None and "feedback" in items else [],
+                comment=qa.comment if "feedback" in items else "",
+                general_feedback=render.text_html(definition.get("general_feedback", ""), definition.get("format"),
+                                                  definition.get("files"))
+                if "general_feedback" in items else "",
+                right_answer=render.right_answer(definition) if "right_answer" in items else "")
+        out.append(shown)
+    return out
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@login_required
+def page(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    quiz_ = attempt.quiz
+    now = utcnow()
+    if attempts.close_if_overdue(attempt, now):
+        db.session.commit()
+    if attempt.state not in AttemptState.OPEN:
+        return redirect(url_for("attempts.review", attempt_id=attempt.id))
+    if attempt.state == AttemptState.OVERDUE:
+        return redirect(url_for("attempts.summary", attempt_id=attempt.id))
+    number = _page_number(attempt, quiz_)
+    qas = [qa for qa in attempt.questions if qa.page == number]
+    during = attempts.review_items(quiz_, attempt, now)
+    activity = db.session.get(Activity, quiz_.activity_id)
+    return render_template("attempts/page.html", attempt=attempt, quiz=quiz_, activity=activity, page=number,
+                           questions=_question_views(attempt, qas, during), numbers=attempts.question_numbers(attempt),
+                           seconds_left=attempts.seconds_left(attempt, now))
+
+
+def _answers_from_form(attempt: QuizAttempt, number: int) -> list[tuple[int, int, dict]]:
+    out = []
+    for qa in attempt.questions:
+        if qa.page != number or qa.checked:
+            continue
+        raw = request.form.get(f"seq-{qa.slot}", "")
+        seq = int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else qa.seq + 1
+        out.append((qa.slot, max(seq, 1), attempts.values_from_form(request.form, qa.slot)))
+    return out
+
+
+@bp.route("/attempts/<int:attempt_id>", methods=["POST"])
+@login_required
+def save_page(attempt_id: int):
+    """The page's form (the path without JavaScript): store its answers, then go where the button says."""
+    attempt = _own_attempt(attempt_id)
+    quiz_ = attempt.quiz
+    raw = request.form.get("page", "")
+    number = int(raw) if raw.isdigit() and 1 <= int(raw) <= attempt.pages else attempt.page
+    target = request.form.get("goto", "")
+    now = utcnow()
+    try:
+        attempts.save(attempt.id, current_user.id, _answers_from_form(attempt, number), now=now)
+        if request.form.get("check", "").isdigit():
+            db.session.flush()
+            attempts.check(attempt, int(request.form["check"]), user_id=current_user.id, now=now)
+            db.session.commit()
+            return redirect(url_for("attempts.page", attempt_id=attempt.id, page=number,
+                                    _anchor=f"question-{request.form['check']}")), 303
+        if target.isdigit():
+            moved = attempts.go_to_page(attempt, int(target), user_id=current_user.id, now=now)
+            db.session.commit()
+            return redirect(url_for("attempts.page", attempt_id=attempt.id, page=moved)), 303
+        db.session.commit()
+    except attempts.AttemptClosed as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        attempts.close_if_overdue(attempt, now)
+        db.session.commit()
+        return redirect(url_for("attempts.summary", attempt_id=attempt.id)), 303
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("attempts.page", attempt_id=attempt.id, page=number)), 303
+    if target == "summary" or quiz_.navigation == "sequential" and target != "stay":
+        return redirect(url_for("attempts.summary", attempt_id=attempt.id)), 303
+    return redirect(url_for("attempts.page", attempt_id=attempt.id, page=number)), 303
+
+
+@bp.route("/attempts/<int:attempt_id>/save", methods=["POST"])
+def autosave(attempt_id: int):
+    """The page's script: ``{"answers": [{"slot", "seq", "values"}]}`` → what the server holds now. The hottest
+    path of a quiz: who is asking is checked in one small statement (``sessions.authenticated_user_id``, the
+    same rules as every page), then one statement reads the attempt and one per question writes."""
+    user_id = authenticated_user_id()
+    if user_id is None:
+        return jsonify(error={"code": 401, "message": _("Your session has ended. Please log in again."),
+                              "field": None}), 401
+    body = request.get_json(silent=True)
+    answers = body.get("answers") if isinstance(body, dict) else None
+    if not isinstance(answers, list) or len(answers) > 200 or not all(isinstance(a, dict) for a in answers):
+        attempts.owned_or_404(attempt_id, user_id)  # somebody else's attempt: not found, whatever the body
+        return jsonify(error={"code": 422, "message": _("The answers are not in the expected form."),
+                              "field": "answers"}), 422
+    now = utcnow()
+    try:
+        saved = attempts.save(attempt_id, user_id,
+                              [(a.get("slot"), a.get("seq"), a.get("values")) for a in answers], now=now)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return jsonify(error={"code": exc.status, "message": exc.message, "field": exc.field}), exc.status
+    left = None if saved.deadline is None else max(0, int((saved.deadline - now).total_seconds()))
+    return jsonify(saved=[{"slot": s.slot, "seq": s.seq, "applied": s.applied} for s in saved], seconds_left=left)
+
+
+@bp.route("/attempts/<int:attempt_id>/summary")
+@login_required
+def summary(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    now = utcnow()
+    if attempts.close_if_overdue(attempt, now):
+        db.session.commit()
+    if attempt.state not in AttemptState.OPEN:
+        return redirect(url_for("attempts.review", attempt_id=attempt.id))
+    activity = db.session.get(Activity, attempt.quiz.activity_id)
+    numbers = attempts.question_numbers(attempt)
+    rows = [{"qa": qa, "number": numbers[qa.slot], "answered": bool(qa.response and any(
+        v not in ("", [], None) for v in qa.response.values()))} for qa in attempt.questions if qa.slot in numbers]
+    grace_until = attempt.deadline + timedelta(seconds=attempt.grace) if attempt.deadline else None
+    return render_template("attempts/summary.html", attempt=attempt, quiz=attempt.quiz, activity=activity, rows=rows,
+                           seconds_left=attempts.seconds_left(attempt, now), grace_until=grace_until)
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@login_required
+def submit(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    try:
+        attempts.submit(attempt, user_id=current_user.id)
+        db.session.commit()
+    except Conflict as exc:
+        db.session.commit()  # an abandoned attempt stays abandoned
+        flash(exc.message, "error")
+        return redirect(url_for("attempts.quiz", activity_id=attempt.quiz.activity_id)), 303
+    return redirect(url_for("attempts.review", attempt_id=attempt.id)), 303
+
+
+@bp.route("/attempts/<int:attempt_id>/review")
+@login_required
+def review(attempt_id: int):
+    attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id)
+                                .options(selectinload(QuizAttempt.questions).selectinload(QuestionAttempt.version)))
+    if attempt is None:
+        abort(404)
+    run = db.session.get(CourseRun, attempt.run_id)
+    own = attempt.user_id == current_user.id
+    staff = perm.can_enrol_others(current_user, run) or perm.teaches_run(current_user, run)
+    if not own and not staff:
+        abort(404)
+    quiz_ = attempt.quiz
+    now = utcnow()
+    if attempts.close_if_overdue(attempt, now):
+        db.session.commit()
+    if own and attempt.state in AttemptState.OPEN:
+        return redirect(url_for("attempts.page", attempt_id=attempt.id))
+    eff = quizzes.effective(quiz_, attempt.user_id, _group_of(run.id, attempt.user_id))
+    items = attempts.review_items(quiz_, attempt, now, staff=staff and not own, closes_at=eff.closes_at)
+    activity = db.session.get(Activity, quiz_.activity_id)
+    shown = "attempt" in items
+    grade = attempts.attempt_grade(quiz_, attempt) if "marks" in items else None
+    return render_template("attempts/review.html", attempt=attempt, quiz=quiz_, activity=activity, items=items,
+                           questions=_question_views(attempt, list(attempt.questions), items) if shown else [],
+                           grade=grade, passed=attempts.passed(quiz_, grade), staff=staff and not own,
+                           grading_link="quiz_admin.grading_question" in current_app.view_functions)
