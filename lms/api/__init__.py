@@ -21,13 +21,14 @@ SECURITY_SCHEME = "bearerAuth"
 
 def _blueprints():
     from lms.api import course_changes as _course_changes  # noqa: F401 - its routes join the blueprints below
+    from lms.api.assessment import attempts_bp, banks_bp, questions_bp, quizzes_bp
     from lms.api.courses import certificates_bp, programmes_bp, runs_bp
     from lms.api.memberships import memberships_bp
     from lms.api.orgs import municipalities_bp, organizations_bp
     from lms.api.people import me_bp, people_bp
 
     return (me_bp, municipalities_bp, organizations_bp, people_bp, memberships_bp, programmes_bp, runs_bp,
-            certificates_bp)
+            certificates_bp, banks_bp, questions_bp, quizzes_bp, attempts_bp)
 
 
 def init_api(app: Flask) -> None:

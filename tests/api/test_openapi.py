@@ -42,6 +42,13 @@ def test_document_lists_every_endpoint_with_its_methods(app, client, world):
         "/api/v1/programmes/{programme_id}/review", "/api/v1/programmes/{programme_id}/publish",
         "/api/v1/runs/{run_id}/certificates", "/api/v1/certificates/{certificate_id}/revoke",
         "/api/v1/runs/{run_id}/attestation",
+        "/api/v1/banks", "/api/v1/banks/{bank_id}", "/api/v1/banks/{bank_id}/questions",
+        "/api/v1/banks/{bank_id}/import", "/api/v1/banks/{bank_id}/export", "/api/v1/questions/{question_id}",
+        "/api/v1/questions/{question_id}/versions", "/api/v1/quizzes/{activity_id}",
+        "/api/v1/quizzes/{activity_id}/attempts", "/api/v1/quizzes/{activity_id}/grades",
+        "/api/v1/attempts/{attempt_id}", "/api/v1/attempts/{attempt_id}/answers", "/api/v1/attempts/{attempt_id}/page",
+        "/api/v1/attempts/{attempt_id}/check", "/api/v1/attempts/{attempt_id}/submit",
+        "/api/v1/attempts/{attempt_id}/review",
     }
 
 
