@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: setup run test lint test-postgres bench bench-certificates bench-course translations clean
+.PHONY: setup run test lint test-postgres bench bench-certificates bench-course bench-quiz translations clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -40,6 +40,8 @@ bench-certificates: setup
 	$(BIN)/python -m bench.certificates
 bench-course: setup
 	$(BIN)/python -m bench.course
+bench-quiz: setup
+	$(BIN)/python -m bench.quiz
 
 translations: setup
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k Msg -w 120 -o lms/translations/messages.pot .

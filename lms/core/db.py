@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -92,7 +93,7 @@ def _is_write(statement: str) -> bool:
     return not head.startswith(_READS)
 
 
-def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction) -> None:
+def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction, before_begin=None) -> None:
     """Run reads outside any transaction and open the transaction at the first write.
 
     The DBAPI connection is in autocommit mode (set on connect by the caller). A read runs on the
@@ -106,6 +107,8 @@ def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction) -> None
         if not conn.in_transaction() or in_transaction(cursor.connection):
             return
         if _is_write(statement):
+            if before_begin is not None:
+                before_begin(conn)
             cursor.execute(begin_sql)
 
 
@@ -138,7 +141,29 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
-    begin_at_first_write(engine, "BEGIN IMMEDIATE", lambda dbapi_connection: dbapi_connection.in_transaction)
+    # The threads of one process queue for SQLite's write lock on a Python lock instead: waiting in SQLite's
+    # busy handler means sleeping in growing steps (up to 100 ms) and polling, so under concurrent writes
+    # (quiz answers saved on every change) most of the time went to sleeping with the lock free. Held from
+    # BEGIN IMMEDIATE to COMMIT/ROLLBACK, exactly like SQLite's own lock; other processes still meet
+    # SQLite's lock and its busy handler.
+    writer = threading.Lock()
+
+    def _take(conn) -> None:
+        if writer.acquire(timeout=60):
+            conn.info["lms_writer"] = True
+
+    def _give(info) -> None:
+        if info.pop("lms_writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", lambda conn: _give(conn.info))
+    event.listen(engine, "rollback", lambda conn: _give(conn.info))
+    # A connection returned to the pool mid-transaction is rolled back by the pool, not through the events above.
+    event.listen(engine, "checkin", lambda _dbapi, record: _give(record.info))
+    event.listen(engine, "reset", lambda _dbapi, record, _state: _give(record.info))
+
+    begin_at_first_write(engine, "BEGIN IMMEDIATE", lambda dbapi_connection: dbapi_connection.in_transaction,
+                         before_begin=_take)
 
 
 def configure_psycopg(engine: Engine) -> None:
