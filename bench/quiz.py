@@ -253,6 +253,7 @@ def saves(port: int, savers: list[dict], args, bare: bool) -> dict:
     latencies: list[float] = []
     errors = [0]
     first = [""]
+    closed = [0]
     lock = threading.Lock()
 
     def one(person: dict) -> None:
@@ -278,6 +279,8 @@ def saves(port: int, savers: list[dict], args, bare: bool) -> dict:
                         "X-CSRFToken": person["token"]})
                 resp = conn.getresponse()
                 data = resp.read()
+                if resp.will_close:
+                    closed[0] += 1
                 ok = resp.status == 200 and (bare or b'"applied":true' in data)
                 if not ok and not first[0]:
                     first[0] = f"HTTP {resp.status} {data[:200]!r}"
@@ -308,7 +311,7 @@ def saves(port: int, savers: list[dict], args, bare: bool) -> dict:
         t.join()
     return {"rps": round(len(latencies) / args.duration, 1), "requests": len(latencies), "errors": errors[0],
             "p50_ms": _pct(latencies, 0.5), "p95_ms": _pct(latencies, 0.95), "p99_ms": _pct(latencies, 0.99),
-            "first_error": first[0]}
+            "first_error": first[0], "closed_by_server": closed[0]}
 
 
 # --- one backend ------------------------------------------------------------------------------------
@@ -365,10 +368,14 @@ def bench_backend(backend: Backend, args, tmp: Path) -> dict:
         phases: dict[str, list[dict]] = {"bare": [], "save": []}
         for n in range(args.rounds):
             for kind in ("bare", "save"):
+                cpu0, t0 = server.worker_cpu_seconds(), time.perf_counter()
                 r = saves(server.port, savers, args, bare=kind == "bare")
+                cpu1, wall = server.worker_cpu_seconds(), time.perf_counter() - t0
+                r["server_cpu_pct"] = None if cpu0 is None or cpu1 is None else round(100 * (cpu1 - cpu0) / wall, 1)
                 phases[kind].append(r)
                 say(f"  (a) round {n + 1} {kind:<4} {r['rps']:8.1f} req/s  p50 {r['p50_ms']} ms  "
-                    f"p95 {r['p95_ms']} ms  p99 {r['p99_ms']} ms  errors {r['errors']}"
+                    f"p95 {r['p95_ms']} ms  p99 {r['p99_ms']} ms  errors {r['errors']}  "
+                    f"connections closed by the server {r['closed_by_server']}  server CPU {r['server_cpu_pct']}%"
                     + (f"  first error: {r['first_error']}" if r["errors"] else ""))
         med = {k: {m: statistics.median([p[m] for p in v if p[m] is not None] or [0])
                    for m in ("rps", "p95_ms", "p99_ms")} for k, v in phases.items()}
