@@ -44,10 +44,9 @@ from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.storage import content_disposition
 from lms.courses import permissions as perm
-from lms.courses.models import Activity, ActivityKind, CourseRun, Enrolment, RunStaff, RunStaffRole
+from lms.courses.models import Activity, ActivityKind, CourseRun
 from lms.courses.routes_content import open_activity
 from lms.extensions import db
-from lms.orgs.permissions import scope_of
 
 banks_bp = make_blueprint("banks", __name__, "/banks", "Банки вопросов: вопросы, импорт GIFT и Moodle XML, экспорт.")
 questions_bp = make_blueprint("questions", __name__, "/questions", "Вопросы банка и их версии.")
@@ -405,23 +404,17 @@ def _editable_bank(bank_id: int) -> QuestionBank:
     return bank
 
 
-def _may_list_banks(user) -> bool:
-    """As the bank list page: staff of an organization and the runs' teachers."""
-    s = scope_of(user)
-    if s.is_admin or s.staff_org_ids:
-        return True
-    return db.session.scalar(select(RunStaff.id).where(RunStaff.user_id == user.id,
-                                                       RunStaff.role == RunStaffRole.TEACHER).limit(1)) is not None
-
-
 def _bank_rows(items: list[QuestionBank]) -> list[dict]:
     user = api_user()
     ids = [b.id for b in items]
     counts = dict(db.session.execute(select(Question.bank_id, func.count()).where(Question.bank_id.in_(ids))
                                      .group_by(Question.bank_id)).all()) if ids else {}
+    condition = banks.banks_condition(user, editable=True)  # one statement, not a permission check per bank
+    editable = set(ids) if condition is None else set(db.session.scalars(
+        select(QuestionBank.id).where(QuestionBank.id.in_(ids), condition))) if ids else set()
     return [{"id": b.id, "name": b.name, "description": b.description, "organization_id": b.organization_id,
              "run_id": b.run_id, "shared_with": sorted(s.organization_id for s in b.shares),
-             "questions": counts.get(b.id, 0), "editable": banks.can_edit_bank(user, b)} for b in items]
+             "questions": counts.get(b.id, 0), "editable": b.id in editable} for b in items]
 
 
 def _question_rows(questions: list[Question], paths: dict[int, str]) -> list[dict]:
@@ -497,11 +490,6 @@ def _quiz_activity(activity_id: int) -> Activity:
     return activity
 
 
-def _group_of(run_id: int, user_id: int) -> int | None:
-    return db.session.scalar(select(Enrolment.group_id).where(Enrolment.run_id == run_id,
-                                                              Enrolment.user_id == user_id))
-
-
 def _minutes(seconds: int | None) -> int | None:
     return seconds // 60 if seconds else None
 
@@ -527,7 +515,7 @@ def _quiz_data(activity: Activity, run: CourseRun, quiz: Quiz, *, staff: bool, n
         out["locked"] = quizzes.has_attempts(quiz)
         out["slots"] = list(quiz.slots)
         return out
-    group_id = _group_of(run.id, user.id)
+    group_id = attempts.group_of(run.id, user.id)
     eff = quizzes.effective(quiz, user.id, group_id)
     out.update(opens_at=eff.opens_at, closes_at=eff.closes_at, time_limit=_minutes(eff.time_limit),
                attempts_allowed=eff.attempts_allowed)
@@ -542,16 +530,14 @@ def _quiz_data(activity: Activity, run: CourseRun, quiz: Quiz, *, staff: bool, n
 
 
 def _own_attempt(attempt_id: int) -> QuizAttempt:
-    """The user's own attempt (anyone else's is not found: its existence is not disclosed)."""
-    attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id)
-                                .options(selectinload(QuizAttempt.questions).selectinload(QuestionAttempt.version)))
-    if attempt is None or attempt.user_id != api_user().id:
-        abort(404)
-    return attempt
+    return attempts.own_attempt(attempt_id, api_user().id)
 
 
 def _closes_at(attempt: QuizAttempt):
-    return quizzes.effective(attempt.quiz, attempt.user_id, _group_of(attempt.run_id, attempt.user_id)).closes_at
+    """The learner's close date, for the review moment (an open attempt is «during» whatever it is)."""
+    if attempt.state in AttemptState.OPEN:
+        return None
+    return quizzes.effective(attempt.quiz, attempt.user_id, attempts.group_of(attempt.run_id, attempt.user_id)).closes_at
 
 
 def _attempt_data(attempt: QuizAttempt, now, items: frozenset[str], activity_id: int | None = None) -> dict:
@@ -579,25 +565,7 @@ def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: fro
         shown = {"slot": qa.slot, "page": qa.page, "number": numbers.get(qa.slot),
                  "view": render.view(definition, qa.order), "values": qa.response or {}, "seq": qa.seq,
                  "checked": qa.checked, "tries": qa.tries}
-        settled = attempt.state not in AttemptState.OPEN or qa.checked
-        if settled and items:
-            outcome = None
-            if "feedback" in items or "correctness" in items:
-                outcome = qtypes.grade(definition, attempts.response_of(qa, definition))
-            shown["waiting"] = qa.state == attempts.WAITING
-            if "correctness" in items:
-                shown["state"] = qa.state
-            if "marks" in items:
-                shown["max_mark"] = qa.max_mark
-                shown["mark"] = (qa.fraction or 0.0) * qa.max_mark if qa.fraction is not None else None
-            if "feedback" in items:
-                shown["feedback"] = list(outcome.feedback) if outcome is not None else []
-                shown["comment"] = qa.comment
-            if "general_feedback" in items:
-                shown["general_feedback"] = render.text_html(definition.get("general_feedback", ""),
-                                                             definition.get("format"), definition.get("files"))
-            if "right_answer" in items:
-                shown["right_answer"] = render.right_answer(definition)
+        shown.update(attempts.question_outcome(attempt, qa, items))
         if review and "attempt" in items:
             shown["response"] = render.response_text(definition, attempts.response_of(qa, definition))
         out.append(shown)
@@ -663,7 +631,7 @@ class Banks(MethodView):
         потоков, где он преподаёт, и открытые его организациям. Слушателям — 403, как страница банков.
         """
         user = api_user()
-        require(_may_list_banks(user))
+        require(banks.may_list_banks(user))
         condition = banks.banks_condition(user)
         stmt = select(QuestionBank).order_by(QuestionBank.name, QuestionBank.id)
         if condition is not None:
@@ -741,7 +709,10 @@ class BankImport(MethodView):
         """
         bank = _editable_bank(bank_id)
         fmt = data["format"]
-        content = data["content"].encode("utf-8")
+        try:
+            content = data["content"].encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: not text a file could hold
+            raise ValidationError(_("The file is not in UTF-8."), field="content") from None
         if len(content) > MAX_IMPORT_BYTES[fmt]:
             raise ValidationError(_("The file is larger than %(n)d MB.", n=MAX_IMPORT_BYTES[fmt] // 2**20),
                                   field="content")
@@ -899,7 +870,7 @@ class QuizAttempts(MethodView):
             stmt = stmt.where(QuizAttempt.user_id == user.id)
         db.session.commit()
         page = paginate(stmt.order_by(QuizAttempt.user_id, QuizAttempt.number), args)
-        closes_at = None if staff else quizzes.effective(quiz, user.id, _group_of(run.id, user.id)).closes_at
+        closes_at = None if staff else quizzes.effective(quiz, user.id, attempts.group_of(run.id, user.id)).closes_at
         page["items"] = [_attempt_data(a, now, attempts.review_items(quiz, a, now, staff=staff, closes_at=closes_at),
                                        activity.id) for a in page["items"]]
         return page
@@ -919,10 +890,11 @@ class QuizAttempts(MethodView):
         require(perm.is_learner(user, run))
         quiz = quizzes.quiz_of(activity)
         existing = attempts.open_attempt(quiz.id, user.id)
-        attempt = attempts.start(quiz, user, group_id=_group_of(run.id, user.id), now=utcnow())
+        attempt = attempts.start(quiz, user, group_id=attempts.group_of(run.id, user.id), now=utcnow())
+        attempt_id = attempt.id
         db.session.commit()
-        status = 200 if existing is not None and existing.id == attempt.id else 201
-        return _attempt_detail(attempt, utcnow(), None), status
+        status = 200 if existing is not None and existing.id == attempt_id else 201
+        return _attempt_detail(_own_attempt(attempt_id), utcnow(), None), status  # questions loaded at once
 
 
 @quizzes_bp.route("/<int:activity_id>/grades")
@@ -985,7 +957,7 @@ class AttemptAnswers(MethodView):
             db.session.rollback()
             _close_overdue(db.session.get(QuizAttempt, attempt_id), now)
             raise
-        deadline = db.session.scalar(select(QuizAttempt.deadline).where(QuizAttempt.id == attempt_id))
+        deadline = saved.deadline
         db.session.commit()
         return {"saved": saved, "seconds_left": None if deadline is None else
                 max(0, int((deadline - now).total_seconds()))}
@@ -1026,10 +998,6 @@ class AttemptCheck(MethodView):
         attempt = _own_attempt(attempt_id)
         now = utcnow()
         _close_overdue(attempt, now)
-        qa = next((q for q in attempt.questions if q.slot == data["slot"]), None)
-        if qa is not None and attempt.quiz.navigation == "sequential" and qa.page != attempt.page:
-            raise attempts.AttemptClosed(_("This quiz is answered page by page: question %(n)d is not on the "
-                                           "current page.", n=qa.slot))
         qa = attempts.check(attempt, data["slot"], user_id=api_user().id, now=now)
         db.session.commit()
         items = attempts.review_items(attempt.quiz, attempt, now, closes_at=_closes_at(attempt))

@@ -150,7 +150,8 @@ def open_run(data: dict) -> CourseRun:
     programme = get_or_404(Programme, data.pop("programme"))
     require(perm.can_open_run(user, programme))
     hosts = perm.run_host_orgs(user)
-    host = next((o for o in hosts if o.id == data.pop("host")), None)
+    host_id = data.pop("host")
+    host = next((o for o in hosts if o.id == host_id), None)
     if host is None:
         raise ValidationError(_("Choose one of the options."), field="host")
     allowed = {i for i, _name in run_services.teacher_candidates([o.id for o in hosts])}

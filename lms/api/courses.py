@@ -158,7 +158,7 @@ class ProgrammeInSchema(Schema):
     description = fields.String(load_default="", validate=validate.Length(max=20000))
     outcomes = fields.String(load_default="", validate=validate.Length(max=20000))
     total_hours = fields.Integer(required=True)
-    academic_hour_minutes = fields.Integer(load_default=45)
+    academic_hour_minutes = fields.Integer(metadata={"description": "По умолчанию — академический час организации."})
     variable_hours = fields.Integer(load_default=0)
     final_attestation_form = fields.String(load_default="test")
     final_attestation_hours = fields.Integer(load_default=0)

@@ -32,6 +32,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
@@ -49,12 +50,13 @@ from lms.assessment.models import (
     QuizGrade,
     QuizOverride,
 )
+from lms.core import audit
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.pagecache import VersionedCache
 from lms.courses import gradebook
 from lms.courses.content import mark_complete, sanitize
-from lms.courses.models import Activity, CompletionRule
+from lms.courses.models import Activity, CompletionRule, CourseRun, Enrolment
 from lms.courses.revisions import bump
 from lms.extensions import db
 
@@ -75,6 +77,21 @@ def prefix(slot: int) -> str:
 
 # --- start ----------------------------------------------------------------------------------------
 
+def group_of(run_id: int, user_id: int) -> int | None:
+    """The learner's group in the run (overrides may be by group)."""
+    return db.session.scalar(select(Enrolment.group_id).where(Enrolment.run_id == run_id, Enrolment.user_id == user_id))
+
+
+def own_attempt(attempt_id: int, user_id: int) -> QuizAttempt:
+    """The user's own attempt with its questions and their versions loaded (anyone else's is not found: its
+    existence is not disclosed)."""
+    attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id)
+                                .options(selectinload(QuizAttempt.questions).selectinload(QuestionAttempt.version)))
+    if attempt is None or attempt.user_id != user_id:
+        raise NotFound()
+    return attempt
+
+
 def open_attempt(quiz_id: int, user_id: int) -> QuizAttempt | None:
     return db.session.scalar(select(QuizAttempt).where(QuizAttempt.quiz_id == quiz_id, QuizAttempt.user_id == user_id,
                                                        QuizAttempt.state.in_(AttemptState.OPEN)))
@@ -86,21 +103,24 @@ def attempts_of(quiz_id: int, user_id: int) -> list[QuizAttempt]:
                                    .order_by(QuizAttempt.number)))
 
 
-def why_not_start(quiz: Quiz, user_id: int, group_id: int | None, now: datetime) -> str | None:
-    """Why the learner may not start a new attempt now (shown on the page), or None."""
-    eff = quizzes.effective(quiz, user_id, group_id)
+def _refusal(eff: quizzes.Effective, used: int, has_questions: bool, now: datetime) -> str | None:
+    """The one rule of who may start now: the learner's dates, attempts left, and questions to give."""
     if eff.opens_at and now < eff.opens_at:
         return _("The quiz is not open yet.")
     if eff.closes_at and now >= eff.closes_at:
         return _("The quiz is closed.")
-    if eff.attempts_allowed:
-        used = db.session.scalar(select(func.count()).select_from(QuizAttempt).where(
-            QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == user_id, QuizAttempt.is_preview.is_(False)))
-        if used >= eff.attempts_allowed:
-            return _("No attempts left.")
-    if not quiz.slots:
+    if eff.attempts_allowed and used >= eff.attempts_allowed:
+        return _("No attempts left.")
+    if not has_questions:
         return _("The quiz has no questions yet.")
     return None
+
+
+def why_not_start(quiz: Quiz, user_id: int, group_id: int | None, now: datetime) -> str | None:
+    """Why the learner may not start a new attempt now (shown on the page), or None."""
+    used = db.session.scalar(select(func.count()).select_from(QuizAttempt).where(
+        QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == user_id, QuizAttempt.is_preview.is_(False)))
+    return _refusal(quizzes.effective(quiz, user_id, group_id), used, bool(quiz.slots), now)
 
 
 def _versions(pairs_latest: list[int], pinned: list[tuple[int, int]]) -> dict[int, QuestionVersion]:
@@ -212,15 +232,11 @@ def start(quiz: Quiz, user: User, *, group_id: int | None = None, preview: bool 
     plan = blueprint(quiz)
     eff = quizzes.effective(quiz, user.id, group_id) if plan.has_overrides else quizzes.Effective(
         quiz.opens_at, quiz.closes_at, quiz.time_limit, quiz.attempts_allowed)
-    if not plan.slots:
-        raise Conflict(_("The quiz has no questions yet."))
-    if not preview:
-        if eff.opens_at and now < eff.opens_at:
-            raise Conflict(_("The quiz is not open yet."))
-        if eff.closes_at and now >= eff.closes_at:
-            raise Conflict(_("The quiz is closed."))
-        if eff.attempts_allowed and sum(1 for r in rows if not r.is_preview) >= eff.attempts_allowed:
-            raise Conflict(_("No attempts left."))
+    # a teacher's preview ignores the dates and the attempts allowed
+    reason = _refusal(quizzes.Effective(None, None, None, 0) if preview else eff,
+                      sum(1 for r in rows if not r.is_preview), bool(plan.slots), now)
+    if reason:
+        raise Conflict(reason)
     rng = rng or random.Random(secrets.randbits(64))
     used = {v.question_id for _s, _p, v, _k, _m in plan.slots if v is not None}
     chosen: list[tuple[int, int, _Version, float]] = []
@@ -346,7 +362,7 @@ def _clean_values(raw, slot: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in raw.items():
         key = str(key)
-        if key and not (key.startswith("-") and key[1:].isdigit()):
+        if key and not (key.startswith("-") and key[1:].isdecimal()):
             raise ValidationError(_("Question %(n)d: the answer is not in the expected form.", n=slot),
                                   field=f"answers-{slot}")
         if isinstance(value, list):
@@ -359,7 +375,15 @@ def _clean_values(raw, slot: int) -> dict[str, Any]:
         elif value is not None:
             raise ValidationError(_("Question %(n)d: the answer is not in the expected form.", n=slot),
                                   field=f"answers-{slot}")
-    if len(json.dumps(out, ensure_ascii=False).encode()) > MAX_VALUES_BYTES:
+    text = json.dumps(out, ensure_ascii=False)
+    try:
+        size = len(text.encode())  # a lone surrogate (broken UTF-16 from a client) cannot be stored
+    except UnicodeEncodeError:
+        size = -1
+    if size < 0 or "\x00" in text or "\\u0000" in text:
+        raise ValidationError(_("Question %(n)d: the answer is not in the expected form.", n=slot),
+                              field=f"answers-{slot}")
+    if size > MAX_VALUES_BYTES:
         raise ValidationError(_("Question %(n)d: the answer is longer than %(k)d KB.", n=slot,
                                 k=MAX_VALUES_BYTES // 1024), field=f"answers-{slot}")
     return out
@@ -370,7 +394,7 @@ def values_from_form(form, slot: int) -> dict[str, Any]:
     name = prefix(slot)
     out: dict[str, Any] = {}
     for key in form:
-        if key == name or (key.startswith(name + "-") and key[len(name) + 1:].isdigit()):
+        if key == name or (key.startswith(name + "-") and key[len(name) + 1:].isdecimal()):
             values = form.getlist(key)
             out[key[len(name):]] = values if len(values) > 1 else values[0]
     return out
@@ -545,15 +569,11 @@ def submit(attempt: QuizAttempt, *, user_id: int, now: datetime | None = None) -
     now = now or utcnow()
     if attempt.user_id != user_id:
         raise NotFound()
-    if attempt.state == AttemptState.FINISHED:
-        return attempt
-    if close_if_overdue(attempt, now) and attempt.state == AttemptState.FINISHED:
-        return attempt  # submitted automatically at its deadline
+    close_if_overdue(attempt, now)  # past the deadline: submitted automatically, or abandoned
     if attempt.state == AttemptState.ABANDONED:
         raise AttemptClosed(_("Time is up: the attempt was not submitted in time and does not count."))
-    if attempt.state == AttemptState.FINISHED:
-        return attempt
-    _finish(attempt, at=now, by=None)
+    if attempt.state != AttemptState.FINISHED:
+        _finish(attempt, at=now, by=None)
     return attempt
 
 
@@ -668,6 +688,34 @@ def review_items(quiz: Quiz, attempt: QuizAttempt, now: datetime, *, staff: bool
     return frozenset((quiz.review or quizzes.DEFAULT_REVIEW).get(moment, ()))
 
 
+def question_outcome(attempt: QuizAttempt, qa: QuestionAttempt, items: frozenset[str]) -> dict:
+    """What the review options ``items`` let the learner see now of one question's result: its state, mark,
+    feedback, general feedback, right answer — each key present only when allowed, nothing while the question
+    is open (an interactive question shows the outcome of its last checked try). The page and the API show
+    exactly this."""
+    settled = attempt.state not in AttemptState.OPEN or qa.checked or qa.tries > 0
+    if not settled or not items:
+        return {}
+    definition = qa.version.definition
+    out: dict[str, Any] = {"waiting": qa.state == WAITING}
+    outcome = qtypes.grade(definition, response_of(qa, definition)) \
+        if "feedback" in items or "correctness" in items else None
+    if "correctness" in items:
+        out["state"] = qa.state
+    if "marks" in items:
+        out["max_mark"] = qa.max_mark
+        out["mark"] = (qa.fraction or 0.0) * qa.max_mark if qa.fraction is not None else None
+    if "feedback" in items:
+        out["feedback"] = list(outcome.feedback) if outcome is not None else []
+        out["comment"] = qa.comment
+    if "general_feedback" in items:
+        out["general_feedback"] = render.text_html(definition.get("general_feedback", ""), definition.get("format"),
+                                                   definition.get("files"))
+    if "right_answer" in items:
+        out["right_answer"] = render.right_answer(definition)
+    return out
+
+
 # --- grading by a person, regrading -----------------------------------------------------------------
 
 def grade_question(qa: QuestionAttempt, *, mark, comment: str = "", by: User) -> None:
@@ -725,6 +773,9 @@ def regrade(quiz: Quiz, *, by: User, dry_run: bool) -> list[Change]:
     slots = {s.id: s for s in quiz.slots}
     finished = list(db.session.scalars(select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id,
                                                                  QuizAttempt.state == AttemptState.FINISHED)
+                                       .options(selectinload(QuizAttempt.user),
+                                                selectinload(QuizAttempt.questions)
+                                                .selectinload(QuestionAttempt.version))
                                        .order_by(QuizAttempt.id)))
     current = {v.question_id: v for v in db.session.scalars(
         select(QuestionVersion).join(Question, Question.id == QuestionVersion.question_id).where(
@@ -767,9 +818,6 @@ def regrade(quiz: Quiz, *, by: User, dry_run: bool) -> list[Change]:
         db.session.flush()
         for user_id in sorted(users):
             update_grade(quiz, user_id, by=by)
-        from lms.core import audit
-        from lms.courses.models import CourseRun
-
         run = db.session.get(CourseRun, quiz.run_id)
         audit.record("quiz_regraded", actor=by, organization=run.host_organization_id, obj=run,
                      activity=quiz.activity_id, changes=len(changes))

@@ -121,7 +121,7 @@ def category_paths(bank: QuestionBank) -> dict[int, str]:
 def _meta(data: dict) -> dict:
     errors: dict[str, str] = {}
     grade = str(data.get("grade") or "").strip()
-    if grade and (not grade.isdigit() or not 1 <= int(grade) <= 11):
+    if grade and (not grade.isdecimal() or not 1 <= int(grade) <= 11):
         errors["grade"] = _("From %(low)d to %(high)d.", low=1, high=11)
     difficulty = data.get("difficulty") or None
     if difficulty is not None and difficulty not in DIFFICULTIES:
@@ -405,3 +405,15 @@ def banks_condition(user, *, editable: bool = False):
         conditions.append(QuestionBank.id.in_(select(BankShare.bank_id).where(
             BankShare.organization_id.in_(sorted(s.staff_org_ids)))))
     return or_(*conditions)
+
+
+def may_list_banks(user) -> bool:
+    """Who sees the list of banks: staff of an organization (they edit its banks or use those shared with it)
+    and the teachers of runs (their runs' banks)."""
+    from lms.courses.models import RunStaff, RunStaffRole
+
+    s = scope_of(user)
+    if s.is_admin or s.staff_org_ids:
+        return True
+    return db.session.scalar(select(RunStaff.id).where(RunStaff.user_id == user.id,
+                                                       RunStaff.role == RunStaffRole.TEACHER).limit(1)) is not None

@@ -267,7 +267,7 @@ def _indexes(response, count: int) -> list[int]:
     out = []
     for item in items:
         text = str(item).strip()
-        if text.isdigit() and int(text) < count and int(text) not in out:
+        if text.isdecimal() and int(text) < count and int(text) not in out:
             out.append(int(text))
     return out
 
@@ -448,7 +448,7 @@ class Essay(QuestionType):
         for key in ("min_words", "max_words", "attachments"):
             value = str(definition.get(key, 0) or 0).strip()
             high = 10 if key == "attachments" else 100000
-            if not value.isdigit() or int(value) > high:
+            if not value.isdecimal() or int(value) > high:
                 errors[key] = _("From %(low)d to %(high)d.", low=0, high=high)
                 value = "0"
             limits[key] = int(value)
@@ -590,7 +590,7 @@ class GapSelect(QuestionType):
         options = []
         for n, o in enumerate(definition.get("options") or []):
             group = str(o.get("group", 1)).strip()
-            if not group.isdigit() or not 1 <= int(group) <= 20:
+            if not group.isdecimal() or not 1 <= int(group) <= 20:
                 errors[f"options-{n}-group"] = _("From %(low)d to %(high)d.", low=1, high=20)
                 group = "1"
             options.append({"text": _text(o.get("text"), f"options-{n}-text", errors, limit=200), "group": int(group)})

@@ -20,6 +20,7 @@ from lms.assessment import banks
 from lms.assessment.models import (
     OverdueHandling,
     Question,
+    QuestionAttempt,
     QuestionBank,
     QuestionCategory,
     Quiz,
@@ -66,6 +67,24 @@ def quiz_of(activity: Activity) -> Quiz:
     return quiz
 
 
+_COPIED_SETTINGS = tuple(c.key for c in Quiz.__table__.columns
+                         if c.key not in ("id", "activity_id", "run_id", "rev", "created_at", "updated_at"))
+_COPIED_SLOT = ("position", "page", "question_id", "version", "category_id", "include_subcategories", "tags",
+                "max_mark")
+
+
+def copy_quiz(source: Activity, target: Activity) -> None:
+    """A template run's quiz into the copy of its activity: the settings and the slots (the questions stay in
+    their banks; overrides and attempts belong to the template's learners and are not copied)."""
+    old = db.session.scalar(select(Quiz).where(Quiz.activity_id == source.id))
+    if old is None:
+        return
+    new = Quiz(activity_id=target.id, run_id=target.run_id, **{k: getattr(old, k) for k in _COPIED_SETTINGS})
+    new.review = {k: list(v) for k, v in (old.review or {}).items()}
+    new.slots = [QuizSlot(**{k: getattr(s, k) for k in _COPIED_SLOT}) for s in old.slots]
+    db.session.add(new)
+
+
 def has_attempts(quiz: Quiz) -> bool:
     """Whether learners have attempted it (previews do not count): its questions are then fixed."""
     return db.session.scalar(select(func.count()).select_from(QuizAttempt).where(
@@ -76,7 +95,7 @@ def _int(data: dict, name: str, errors: dict, *, low: int, high: int, default: i
     value = str(data.get(name) if data.get(name) is not None else "").strip()
     if value == "":
         return default
-    if not value.lstrip("-").isdigit() or not low <= int(value) <= high:
+    if not value.lstrip("-").isdecimal() or not low <= int(value) <= high:
         errors[name] = _("From %(low)d to %(high)d.", low=low, high=high)
         return default
     return int(value)
@@ -198,9 +217,11 @@ def _page_for(quiz: Quiz, position: int) -> int:
 def usable_banks(user: User, run: CourseRun) -> list[QuestionBank]:
     """Banks whose questions the user may put in the run's quizzes: the run's own, and the organization banks
     they may edit or that are shared with them."""
-    out = [b for b in db.session.scalars(select(QuestionBank).order_by(QuestionBank.name))
-           if (b.run_id == run.id or b.run_id is None) and banks.can_use_bank(user, b)]
-    return out
+    stmt = select(QuestionBank).where(or_(QuestionBank.run_id == run.id, QuestionBank.run_id.is_(None)))
+    condition = banks.banks_condition(user)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    return list(db.session.scalars(stmt.order_by(QuestionBank.name)))
 
 
 def add_questions(quiz: Quiz, question_ids: list[int], *, by: User) -> list[QuizSlot]:
@@ -232,7 +253,7 @@ def add_random(quiz: Quiz, *, category_id, count, include_subcategories: bool = 
     _editable(quiz)
     run = db.session.get(CourseRun, quiz.run_id)
     errors = {}
-    category = db.session.get(QuestionCategory, category_id) if str(category_id or "").isdigit() else None
+    category = db.session.get(QuestionCategory, category_id) if str(category_id or "").isdecimal() else None
     bank = db.session.get(QuestionBank, category.bank_id) if category else None
     if bank is None or not banks.can_use_bank(by, bank) or (bank.run_id is not None and bank.run_id != run.id):
         errors["category_id"] = _("Choose one of the options.")
@@ -356,8 +377,6 @@ def usage(question_ids: list[int]) -> dict[int, list[Activity]]:
     out: dict[int, list[Activity]] = {}
     if not question_ids:
         return out
-    from lms.assessment.models import QuestionAttempt
-
     rows = db.session.execute(select(QuizSlot.question_id, Activity).join(Quiz, Quiz.id == QuizSlot.quiz_id)
                               .join(Activity, Activity.id == Quiz.activity_id)
                               .where(QuizSlot.question_id.in_(question_ids))).all()

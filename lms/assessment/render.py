@@ -17,6 +17,8 @@ import random
 import re
 from typing import Any
 
+from flask_babel import gettext as _
+
 from lms.assessment import qtypes
 from lms.courses.content import sanitize
 
@@ -163,7 +165,7 @@ def _many(form, name: str) -> list[str]:
 
 
 def _at(perm: list[int], token: str) -> int | None:
-    return perm[int(token)] if token.isdigit() and int(token) < len(perm) else None
+    return perm[int(token)] if token.isdecimal() and int(token) < len(perm) else None
 
 
 def response_from_form(definition: dict, order: dict | None, form, prefix: str) -> Any:
@@ -198,7 +200,7 @@ def response_from_form(definition: dict, order: dict | None, form, prefix: str) 
         ranks = []
         for pos, original in enumerate(perm):
             rank = _one(form, f"{prefix}-{pos}")
-            if not rank.isdigit():
+            if not rank.isdecimal():
                 return None
             ranks.append((int(rank), pos, original))
         return [original for _r, _p, original in sorted(ranks)]
@@ -264,7 +266,7 @@ def form_values(definition: dict, order: dict | None, response: Any, prefix: str
         return out
     if kind == "gapselect":
         place = {original: str(pos) for pos, original in enumerate(order["options"])}
-        return {f"{prefix}-{n}": place.get(int(v) - 1, "") for n, v in response.items() if str(v).isdigit()}
+        return {f"{prefix}-{n}": place.get(int(v) - 1, "") for n, v in response.items() if str(v).isdecimal()}
     return {}
 
 
@@ -276,7 +278,7 @@ def right_answer(definition: dict) -> str:
     """The right answer in words, for the review and the teacher's pages."""
     kind = definition.get("qtype")
     if kind == "truefalse":
-        return "true" if definition["answer"] else "false"
+        return _("True") if definition["answer"] else _("False")
     if kind == "multichoice":
         best = [a for a in definition["answers"] if a["fraction"] > 0]
         if definition.get("single", True):
@@ -313,7 +315,7 @@ def response_text(definition: dict, response: Any) -> str:
     if response is None or response == "" or response == {} or response == []:
         return ""
     if kind == "truefalse":
-        return "true" if response else "false"
+        return _("True") if response else _("False")
     if kind == "multichoice":
         chosen = response if isinstance(response, list) else [response]
         answers = definition["answers"]
@@ -322,18 +324,18 @@ def response_text(definition: dict, response: Any) -> str:
     if kind == "matching":
         pairs = definition["pairs"]
         return "; ".join(f"{re.sub(r'<[^>]+>', '', pairs[int(n)]['stem'])} → {v}" for n, v in response.items()
-                         if str(n).isdigit() and int(n) < len(pairs))
+                         if str(n).isdecimal() and int(n) < len(pairs))
     if kind == "ordering":
         items = definition["items"]
         return " → ".join(items[i] for i in response if isinstance(i, int) and 0 <= i < len(items))
     if kind == "gapselect":
         options = definition["options"]
         return "; ".join(options[int(v) - 1]["text"] for _n, v in sorted(response.items())
-                         if str(v).isdigit() and 0 < int(v) <= len(options))
+                         if str(v).isdecimal() and 0 < int(v) <= len(options))
     if kind == "cloze":
         parts = definition["parts"]
         return "; ".join(response_text({"qtype": parts[int(n)]["kind"], **parts[int(n)]}, v)
-                         for n, v in sorted(response.items()) if str(n).isdigit() and int(n) < len(parts))
+                         for n, v in sorted(response.items()) if str(n).isdecimal() and int(n) < len(parts))
     if kind == "essay":
         return re.sub(r"<[^>]+>", " ", str(response)).strip()[:500]
     return str(response)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from lms.accounts.models import User
 from lms.assessment import attempts as engine
 from lms.assessment import banks, qtypes, render, statistics
+from lms.assessment.forms_banks import QTYPE_LABELS
 from lms.assessment.models import (
     AttemptState,
     Question,
@@ -72,13 +73,6 @@ class SlotWords:
 
     def describe(self, slot: QuizSlot) -> str:
         return slot.question.name if slot.question_id else self.random(slot)
-
-
-def in_words(definition: dict, text: str) -> str:
-    """A response or right answer in words as the page shows it (true/false in the user's language)."""
-    if definition.get("qtype") == "truefalse":
-        return {"true": _("True"), "false": _("False")}.get(text, text)
-    return text
 
 
 # --- results ------------------------------------------------------------------------------------------
@@ -318,12 +312,16 @@ def quiz_report(quiz: Quiz, which: str = "first") -> QuizReport:
     total = sum(maxima)
     names = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(
         {qa.question_id for a in counted for qa in a.questions})))} if counted else {}
+    by_slot_answers: dict[int | None, list[QuestionAttempt]] = {}
+    for a in counted:
+        for qa in a.questions:
+            by_slot_answers.setdefault(qa.quiz_slot_id, []).append(qa)
     slots = []
     for (number, slot), qstats in zip(graded_slots, stats.questions, strict=True):
-        answers = [qa for a in counted for qa in a.questions if qa.quiz_slot_id == slot.id]
         slots.append(SlotStats(number, slot, words.describe(slot),
                                slot.question.qtype if slot.question_id else "random", slot.max_mark, qstats,
-                               100 * slot.max_mark / total if total else None, _distributions(answers, names)))
+                               100 * slot.max_mark / total if total else None,
+                               _distributions(by_slot_answers.get(slot.id, []), names)))
     return QuizReport(which, stats, total, waiting, slots)
 
 
@@ -341,7 +339,7 @@ def _distributions(answers: list[QuestionAttempt], questions: dict[int, Question
         texts, credit = [], {}
         for qa in qas:
             definition = qa.version.definition
-            text = in_words(definition, render.response_text(definition, engine.response_of(qa, definition))) \
+            text = render.response_text(definition, engine.response_of(qa, definition)) \
                 or str(NO_RESPONSE)
             texts.append(text)
             credit.setdefault(text, qa.fraction)
@@ -372,7 +370,7 @@ def report_sheets(report: QuizReport, title: str) -> list[tuple[str, list[list]]
     response_rows = [[_("Q."), _("Question"), _("Response"), _("Credit, %"), _("Count"), _("Frequency, %")]]
     for slot in report.slots:
         q = slot.stats
-        question_rows.append([slot.number, slot.label, slot.qtype, n(slot.max_mark), n(q.facility), n(q.sd),
+        question_rows.append([slot.number, slot.label, str(QTYPE_LABELS.get(slot.qtype, _("Random"))), n(slot.max_mark), n(q.facility), n(q.sd),
                               n(slot.intended_weight), n(q.discrimination_index), n(q.discriminative_efficiency)])
         for d in slot.distributions:
             for text, count, percent, credit in d.rows:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.accounts.sessions import authenticated_user_id
 from lms.assessment import attempts, quizzes, render
-from lms.assessment.models import AttemptState, QuestionAttempt, Quiz, QuizAttempt
+from lms.assessment.models import AttemptState, QuestionAttempt, Quiz, QuizAttempt, QuizGrade
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, DomainError
 from lms.core.loading import get_or_404
@@ -24,7 +24,7 @@ from lms.core.permissions import require
 from lms.courses import content as services
 from lms.courses import permissions as perm
 from lms.courses.labels import course_labels
-from lms.courses.models import Activity, ActivityKind, CourseRun, Enrolment
+from lms.courses.models import Activity, ActivityKind, CourseRun
 from lms.courses.routes_content import open_activity
 from lms.extensions import db
 
@@ -46,10 +46,6 @@ def _quiz_activity(activity_id: int) -> tuple[Activity, CourseRun, bool, Quiz]:
     return activity, run, staff, quiz
 
 
-def _group_of(run_id: int, user_id: int) -> int | None:
-    return db.session.scalar(select(Enrolment.group_id).where(Enrolment.run_id == run_id, Enrolment.user_id == user_id))
-
-
 @bp.route("/quizzes/<int:activity_id>")
 @login_required
 def quiz(activity_id: int):
@@ -61,7 +57,7 @@ def quiz(activity_id: int):
         changed |= attempts.close_if_overdue(a, now)
     if changed:
         db.session.commit()
-    group_id = _group_of(run.id, current_user.id)
+    group_id = attempts.group_of(run.id, current_user.id)
     eff = quizzes.effective(quiz_, current_user.id, group_id)
     learner = perm.is_learner(current_user, run)
     reason = attempts.why_not_start(quiz_, current_user.id, group_id, now) if learner else None
@@ -75,8 +71,6 @@ def quiz(activity_id: int):
                      "marks": "marks" in items, "review": "attempt" in items and a.state == AttemptState.FINISHED})
     grade = None
     if not staff:
-        from lms.assessment.models import QuizGrade
-
         grade = db.session.scalar(select(QuizGrade.grade).where(QuizGrade.quiz_id == quiz_.id,
                                                                 QuizGrade.user_id == current_user.id))
     return render_template("attempts/quiz.html", activity=activity, run=run, quiz=quiz_, staff=staff,
@@ -113,19 +107,14 @@ def start(activity_id: int):
 
 
 def _own_attempt(attempt_id: int) -> QuizAttempt:
-    """The user's own attempt (someone else's is not found: its existence is not disclosed)."""
-    attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id)
-                                .options(selectinload(QuizAttempt.questions).selectinload(QuestionAttempt.version)))
-    if attempt is None or attempt.user_id != current_user.id:
-        abort(404)
-    return attempt
+    return attempts.own_attempt(attempt_id, current_user.id)
 
 
 def _page_number(attempt: QuizAttempt, quiz_: Quiz) -> int:
     if quiz_.navigation == "sequential":
         return attempt.page
     raw = request.args.get("page", "")
-    page = int(raw) if raw.isdigit() else attempt.page
+    page = int(raw) if raw.isdecimal() else attempt.page
     return min(max(page, 1), attempt.pages)
 
 
@@ -142,24 +131,7 @@ def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: fro
         definition = qa.version.definition
         shown = {"qa": qa, "view": render.view(definition, qa.order), "prefix": attempts.prefix(qa.slot),
                  "fields": _values(qa), "number": numbers.get(qa.slot)}
-        # interactive behaviour: a checked try shows its feedback (as the review options allow) while tries remain
-        settled = attempt.state not in AttemptState.OPEN or qa.checked or qa.tries > 0
-        if settled and items:
-            outcome = None
-            if "feedback" in items or "correctness" in items:
-                from lms.assessment import qtypes
-
-                outcome = qtypes.grade(definition, attempts.response_of(qa, definition))
-            shown.update(
-                state=qa.state if "correctness" in items else None,
-                mark=(qa.fraction or 0.0) * qa.max_mark if "marks" in items and qa.fraction is not None else None,
-                waiting=qa.state == attempts.WAITING, max_mark=qa.max_mark if "marks" in items else None,
-                feedback=list(outcome.feedback) if outcome is not None and "feedback" in items else [],
-                comment=qa.comment if "feedback" in items else "",
-                general_feedback=render.text_html(definition.get("general_feedback", ""), definition.get("format"),
-                                                  definition.get("files"))
-                if "general_feedback" in items else "",
-                right_answer=render.right_answer(definition) if "right_answer" in items else "")
+        shown.update(attempts.question_outcome(attempt, qa, items))
         out.append(shown)
     return out
 
@@ -191,7 +163,7 @@ def _answers_from_form(attempt: QuizAttempt, number: int) -> list[tuple[int, int
         if qa.page != number or qa.checked:
             continue
         raw = request.form.get(f"seq-{qa.slot}", "")
-        seq = int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else qa.seq + 1
+        seq = int(raw) if raw.isdecimal() and 0 < int(raw) < 2**31 else qa.seq + 1
         out.append((qa.slot, max(seq, 1), attempts.values_from_form(request.form, qa.slot)))
     return out
 
@@ -203,18 +175,18 @@ def save_page(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     quiz_ = attempt.quiz
     raw = request.form.get("page", "")
-    number = int(raw) if raw.isdigit() and 1 <= int(raw) <= attempt.pages else attempt.page
+    number = int(raw) if raw.isdecimal() and 1 <= int(raw) <= attempt.pages else attempt.page
     target = request.form.get("goto", "")
     now = utcnow()
     try:
         attempts.save(attempt.id, current_user.id, _answers_from_form(attempt, number), now=now)
-        if request.form.get("check", "").isdigit():
+        if request.form.get("check", "").isdecimal():
             db.session.flush()
             attempts.check(attempt, int(request.form["check"]), user_id=current_user.id, now=now)
             db.session.commit()
             return redirect(url_for("attempts.page", attempt_id=attempt.id, page=number,
                                     _anchor=f"question-{request.form['check']}")), 303
-        if target.isdigit():
+        if target.isdecimal():
             moved = attempts.go_to_page(attempt, int(target), user_id=current_user.id, now=now)
             db.session.commit()
             return redirect(url_for("attempts.page", attempt_id=attempt.id, page=moved)), 303
@@ -311,7 +283,7 @@ def review(attempt_id: int):
         db.session.commit()
     if own and attempt.state in AttemptState.OPEN:
         return redirect(url_for("attempts.page", attempt_id=attempt.id))
-    eff = quizzes.effective(quiz_, attempt.user_id, _group_of(run.id, attempt.user_id))
+    eff = quizzes.effective(quiz_, attempt.user_id, attempts.group_of(run.id, attempt.user_id))
     items = attempts.review_items(quiz_, attempt, now, staff=staff and not own, closes_at=eff.closes_at)
     activity = db.session.get(Activity, quiz_.activity_id)
     shown = "attempt" in items

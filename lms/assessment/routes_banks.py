@@ -53,7 +53,6 @@ from lms.core.storage import ObjectNotFound, content_disposition, get_storage
 from lms.core.templating import translated
 from lms.extensions import db
 from lms.orgs.models import Organization
-from lms.orgs.permissions import scope_of
 
 bp = Blueprint("banks", __name__)
 
@@ -98,17 +97,6 @@ def _question(question_id: int) -> tuple[Question, QuestionBank]:
     return question, _usable(question.bank_id)
 
 
-def _may_list(user) -> bool:
-    """Staff of an organization (they edit its banks or use the banks shared with it) and the run's teachers."""
-    from lms.courses.models import RunStaff, RunStaffRole
-
-    s = scope_of(user)
-    if s.is_admin or s.staff_org_ids:
-        return True
-    return db.session.scalar(select(RunStaff.id).where(RunStaff.user_id == user.id,
-                                                       RunStaff.role == RunStaffRole.TEACHER).limit(1)) is not None
-
-
 def _bank_orgs(user) -> list[Organization]:
     """Active organizations in which ``user`` may create a bank."""
     ids = services.bank_org_ids(user)
@@ -127,7 +115,7 @@ def _where(condition):
 @bp.route("/banks")
 @login_required
 def list_banks():
-    require(_may_list(current_user))
+    require(services.may_list_banks(current_user))
     stmt = (select(QuestionBank).where(*_where(services.banks_condition(current_user)))
             .options(selectinload(QuestionBank.organization), selectinload(QuestionBank.run))
             .order_by(QuestionBank.name, QuestionBank.id))
@@ -205,13 +193,13 @@ class Filters:
 
     def __init__(self, args, paths: dict[int, str]):
         category = args.get("category", "")
-        self.category = category if category == "none" or (category.isdigit() and int(category) in paths) else ""
+        self.category = category if category == "none" or (category.isdecimal() and int(category) in paths) else ""
         qtype = args.get("qtype", "")
         self.qtype = qtype if qtype in qtypes.REGISTRY else ""
         self.tag = " ".join((args.get("tag") or "").split())[:50]
         self.subject = (args.get("subject") or "").strip()[:120]
         grade = args.get("grade", "")
-        self.grade = grade if grade.isdigit() and 1 <= int(grade) <= 11 else ""
+        self.grade = grade if grade.isdecimal() and 1 <= int(grade) <= 11 else ""
         difficulty = args.get("difficulty", "")
         self.difficulty = difficulty if difficulty in DIFFICULTIES else ""
         self.q = (args.get("q") or "").strip()[:200]
@@ -339,7 +327,7 @@ def _category_of(bank: QuestionBank, value: str | None) -> QuestionCategory | No
     value = (value or "").strip()
     if not value:
         return None
-    category = get_or_none(QuestionCategory, int(value)) if value.isdigit() else None
+    category = get_or_none(QuestionCategory, int(value)) if value.isdecimal() else None
     if category is None or category.bank_id != bank.id:
         raise ValidationError(_("Choose one of the options."), field="parent")
     return category
@@ -402,7 +390,7 @@ def share_bank(bank_id: int):
     bank = _editable(bank_id)
     allowed = {o.id for o in _share_candidates(bank)}
     values = request.form.getlist("organizations")
-    chosen = [int(v) for v in values if v.isdigit() and int(v) <= MAX_ID]
+    chosen = [int(v) for v in values if v.isdecimal() and int(v) <= MAX_ID]
     if bank.run_id is not None:
         return _bank_page(bank, errors={"organizations": _("A course run's bank is not shared; copy its questions "
                                                            "instead.")}, status=422)
@@ -427,7 +415,7 @@ def transfer(bank_id: int):
         return _bank_page(bank, errors={"target": _("Choose to move or to copy.")}, status=422)
     require(action == "copy" or services.can_edit_bank(current_user, bank))
     values = request.form.getlist("questions")
-    ids = sorted({int(v) for v in values if v.isdigit() and 0 < int(v) <= MAX_ID})
+    ids = sorted({int(v) for v in values if v.isdecimal() and 0 < int(v) <= MAX_ID})
     questions = list(db.session.scalars(select(Question).where(Question.id.in_(ids), Question.bank_id == bank.id)
                                         .order_by(Question.id))) if ids else []
     errors = {}
@@ -918,8 +906,6 @@ def preview_question(question_id: int):
         if question.qtype == "essay":
             note = qtypes.REGISTRY["essay"].check(definition, str(response or ""))
     right = render.right_answer(definition)
-    if question.qtype == "truefalse":
-        right = _("True") if definition.get("answer") else _("False")
     return render_template("banks/preview.html", question=question, bank=bank, view=render.view(definition),
                            prefix=PREVIEW_PREFIX, values=values, outcome=outcome, note=note, right=right,
                            definition=definition, state_labels=translated(STATE_LABELS),

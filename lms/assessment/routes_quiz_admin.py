@@ -11,14 +11,12 @@ input is answered 422 with the message next to its field, a change the attempts 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
 from lms.assessment import attempts, banks, qtypes, quizzes, render, reports
@@ -33,6 +31,8 @@ from lms.core.templating import translated
 from lms.courses import permissions as perm
 from lms.courses.content import sanitize
 from lms.courses.models import HOLDS_PLACE, Activity, ActivityKind, CourseRun, Enrolment
+from lms.courses.routes_completion import group_arg
+from lms.courses.routes_content import local_input, parse_local
 from lms.extensions import db
 
 bp = Blueprint("quiz_admin", __name__)
@@ -80,38 +80,19 @@ def _load(activity_id: int, predicate) -> tuple[Activity, CourseRun, Quiz]:
         abort(404)
     run = db.session.get(CourseRun, activity.run_id)
     require(predicate(current_user, run))
-    quiz = db.session.scalar(select(Quiz).where(Quiz.activity_id == activity.id))
+    # the slots and their questions at once: the pages describe every slot (no query per slot)
+    quiz = db.session.scalar(select(Quiz).where(Quiz.activity_id == activity.id)
+                             .options(selectinload(Quiz.slots).selectinload(QuizSlot.question)))
     if quiz is None:
         quiz = quizzes.quiz_of(activity)
         db.session.commit()
     return activity, run, quiz
 
 
-def _zone(run: CourseRun) -> str:
-    return run.host_organization.time_zone or "Europe/Moscow"
-
-
-def _local_input(moment: datetime | None, run: CourseRun) -> str:
-    return moment.astimezone(ZoneInfo(_zone(run))).strftime("%Y-%m-%dT%H:%M") if moment else ""
-
-
-def _parse_local(value: str | None, run: CourseRun, field: str) -> datetime | None:
-    """A «datetime-local» input, in the host organization's time zone, as UTC."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=ZoneInfo(_zone(run))).astimezone(UTC)
-        except ValueError:
-            continue
-    raise ValidationError(_("A date and time are expected, e.g. 01.09.2026 09:00."), field=field)
-
-
 def _dates(form, run: CourseRun, data: dict, errors: dict) -> None:
     for name in ("opens_at", "closes_at"):
         try:
-            data[name] = _parse_local(getattr(form, name).data, run, name)
+            data[name] = parse_local(getattr(form, name).data, run, name)
         except ValidationError as exc:
             errors[name] = exc.message
             data[name] = None
@@ -134,7 +115,11 @@ def _id(value) -> int | None:
     text = str(value or "").strip()
     if not text:
         return None
-    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else -1
+    return int(text) if text.isdecimal() and 0 < int(text) <= MAX_ID else -1
+
+
+def _zone(run: CourseRun) -> str:
+    return run.host_organization.time_zone or "Europe/Moscow"
 
 
 def _context(activity: Activity, run: CourseRun, quiz: Quiz) -> dict:
@@ -144,8 +129,8 @@ def _context(activity: Activity, run: CourseRun, quiz: Quiz) -> dict:
 # --- settings -----------------------------------------------------------------------------------------
 
 def _fill(form: QuizSettingsForm, quiz: Quiz, run: CourseRun) -> None:
-    form.opens_at.data = _local_input(quiz.opens_at, run)
-    form.closes_at.data = _local_input(quiz.closes_at, run)
+    form.opens_at.data = local_input(quiz.opens_at, run)
+    form.closes_at.data = local_input(quiz.closes_at, run)
     form.time_limit.data = str(quiz.time_limit // 60) if quiz.time_limit else ""
     form.overdue.data = quiz.overdue
     form.grace_period.data = str(quiz.grace_period // 60) if quiz.grace_period else ""
@@ -406,8 +391,8 @@ def _override_form(run: CourseRun, quiz: Quiz) -> OverrideForm:
     if row is not None and row.quiz_id == quiz.id:
         form.user.data = str(row.user_id or "")
         form.group.data = str(row.group_id or "")
-        form.opens_at.data = _local_input(row.opens_at, run)
-        form.closes_at.data = _local_input(row.closes_at, run)
+        form.opens_at.data = local_input(row.opens_at, run)
+        form.closes_at.data = local_input(row.closes_at, run)
         form.time_limit.data = str(row.time_limit // 60) if row.time_limit else ""
         form.attempts_allowed.data = "" if row.attempts_allowed is None else str(row.attempts_allowed)
     return form
@@ -456,11 +441,6 @@ def delete_override(activity_id: int, override_id: int):
 
 # --- results and regrading --------------------------------------------------------------------------
 
-def _group_arg(run: CourseRun) -> int | None:
-    group_id = request.args.get("group", type=int)
-    return group_id if group_id in {g.id for g in run.groups} else None
-
-
 def _change_rows(quiz: Quiz, changes: list[attempts.Change]) -> list[dict]:
     numbers = {s.id: n for n, s in enumerate(quiz.slots, start=1)}
     names = {q.id: q.name for q in db.session.scalars(select(Question).where(
@@ -474,7 +454,7 @@ def _change_rows(quiz: Quiz, changes: list[attempts.Change]) -> list[dict]:
 
 def _results_page(activity: Activity, run: CourseRun, quiz: Quiz, *, changes: list[dict] | None = None,
                   status: int = 200):
-    group_id = _group_arg(run)
+    group_id = group_arg(run)
     rows = reports.results(quiz, group_id=group_id)
     return render_template("quiz_admin/results.html", rows=rows, group_id=group_id, changes=changes,
                            can_regrade=perm.can_edit_content(current_user, run), duration=reports.duration_text,
@@ -494,7 +474,7 @@ def results_export(activity_id: int, fmt: str):
     activity, run, quiz = _load(activity_id, perm.can_enrol_others)
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    table = reports.result_table(quiz, reports.results(quiz, group_id=_group_arg(run)), _zone(run))
+    table = reports.result_table(quiz, reports.results(quiz, group_id=group_arg(run)), _zone(run))
     body = reports.to_csv(table) if fmt == "csv" else reports.to_xlsx([(_("Results"), table)])
     mimetype = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
     return Response(body, mimetype=mimetype,
@@ -552,9 +532,9 @@ def _answer_rows(quiz: Quiz, question_id: int) -> list[dict]:
         response = attempts.response_of(qa, definition)
         essay = definition.get("qtype") == "essay"
         rows.append({"qa": qa, "essay": essay, "text": str(response or "") if essay else
-                     reports.in_words(definition, render.response_text(definition, response)),
+                     render.response_text(definition, response),
                      "words": qtypes.qtype("essay").words(response) if essay and response else 0,
-                     "right": "" if essay else reports.in_words(definition, render.right_answer(definition)),
+                     "right": "" if essay else render.right_answer(definition),
                      "mark": _shown_mark(qa)})
     return rows
 

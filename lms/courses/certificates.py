@@ -91,7 +91,7 @@ def update_settings(organization, *, by, **values: Any) -> list[str]:
             errors[name] = _("At most %(n)d characters.", n=SETTINGS_FIELDS[name])
         clean[name] = text
     code = clean.get("citizenship_code")
-    if code and not (code.isdigit() and len(code) == 3):
+    if code and not (code.isdecimal() and len(code) == 3):
         errors["citizenship_code"] = _("Three digits of the OKSM country code (643 for Russia).")
     if errors:
         raise ValidationError.of(errors)

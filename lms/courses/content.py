@@ -108,9 +108,14 @@ def copy_content(source: CourseRun, target: CourseRun) -> None:
             db.session.add(copy)
             copies[a.id] = copy
     db.session.flush()
+    from lms.assessment.quizzes import copy_quiz  # the quiz engine builds on courses: imported when used
+
     for old_id, copy in copies.items():
-        required = db.session.get(Activity, old_id).requires_activity_id
-        copy.requires_activity_id = copies[required].id if required in copies else None
+        original = db.session.get(Activity, old_id)
+        copy.requires_activity_id = copies[original.requires_activity_id].id \
+            if original.requires_activity_id in copies else None
+        if original.kind == ActivityKind.QUIZ:
+            copy_quiz(original, copy)
     db.session.flush()
 
 
@@ -182,7 +187,7 @@ def _url(value) -> str:
 
 def _hours(value) -> int:
     text = str(value if value is not None else "").strip() or "0"
-    if not text.isdigit() or int(text) > 500:
+    if not text.isdecimal() or int(text) > 500:
         raise ValidationError(_("From %(low)d to %(high)d.", low=0, high=500), field="planned_hours")
     return int(text)
 

@@ -56,7 +56,7 @@ def attestation_points(run: CourseRun, result: str | None) -> int | None:
         return None
     if result in ("passed", "failed"):
         return 1 if result == "passed" else 0
-    return int(result) if result.isdigit() else None
+    return int(result) if result.isdecimal() else None
 
 
 def ensure_items(run: CourseRun) -> list[GradeItem]:
@@ -253,7 +253,7 @@ def override(item: GradeItem, user: User, *, points, reason: str, by: User) -> G
         errors["reason"] = _("Say why the grade is changed.")
     elif len(reason) > 500:
         errors["reason"] = _("At most %(n)d characters.", n=500)
-    if text and (not text.isdigit() or int(text) > item.max_points):
+    if text and (not text.isdecimal() or int(text) > item.max_points):
         errors["points"] = _("From %(low)d to %(high)d.", low=0, high=item.max_points)
     if errors:
         raise ValidationError.of(errors)
@@ -284,7 +284,7 @@ def set_category(run: CourseRun, *, name: str, aggregation: str, weight, by: Use
     if aggregation not in AGGREGATIONS:
         errors["aggregation"] = _("Choose one of the options.")
     text = str(weight or "").strip()
-    if not text.isdigit() or not 0 <= int(text) <= 100:
+    if not text.isdecimal() or not 0 <= int(text) <= 100:
         errors["weight"] = _("From %(low)d to %(high)d.", low=0, high=100)
     if errors:
         raise ValidationError.of(errors)
@@ -300,7 +300,7 @@ def set_category(run: CourseRun, *, name: str, aggregation: str, weight, by: Use
 
 def place_item(item: GradeItem, *, category_id: int | None, weight, by: User) -> None:
     text = str(weight or "").strip()
-    if not text.isdigit() or not 0 <= int(text) <= 100:
+    if not text.isdecimal() or not 0 <= int(text) <= 100:
         raise ValidationError(_("From %(low)d to %(high)d.", low=0, high=100), field="weight")
     if category_id is not None:
         category = db.session.get(GradeCategory, category_id)

@@ -56,7 +56,7 @@ def parse_rubric(text: str) -> list[dict]:
                 continue
             label, eq, value = part.rpartition("=")
             label, value = label.strip(), value.strip()
-            if not eq or not label or not value.isdigit() or int(value) > MAX_LEVEL_POINTS:
+            if not eq or not label or not value.isdecimal() or int(value) > MAX_LEVEL_POINTS:
                 problems.append(_("line %(n)d: «%(part)s» is not «level = points» with points from 0 to %(m)d.",
                                   n=n, part=part[:60], m=MAX_LEVEL_POINTS))
                 break
@@ -109,15 +109,15 @@ def clean_settings(data: dict, errors: dict) -> dict:
             errors["rubric"] = _("The best levels must be worth at least one point in all.")
             return {}
         pass_points = str(data.get("pass_points") or "0").strip()
-        if not pass_points.isdigit() or int(pass_points) > maximum:
+        if not pass_points.isdecimal() or int(pass_points) > maximum:
             errors["pass_points"] = _("From %(low)d to %(high)d.", low=0, high=maximum)
             return {}
         return {"grading": RUBRIC, "rubric": criteria, "max_points": maximum, "pass_points": int(pass_points)}
     max_points = str(data.get("max_points") or "100").strip()
     pass_points = str(data.get("pass_points") or "0").strip()
-    if not max_points.isdigit() or not 1 <= int(max_points) <= 1000:
+    if not max_points.isdecimal() or not 1 <= int(max_points) <= 1000:
         errors["max_points"] = _("From %(low)d to %(high)d.", low=1, high=1000)
-    elif not pass_points.isdigit() or int(pass_points) > int(max_points):
+    elif not pass_points.isdecimal() or int(pass_points) > int(max_points):
         errors["pass_points"] = _("The pass mark cannot exceed the maximum.")
     else:
         return {"grading": POINTS, "max_points": int(max_points), "pass_points": int(pass_points)}
@@ -140,7 +140,7 @@ def score(settings: dict, *, points=None, levels=None) -> tuple[int, list[int] |
         chosen, errors = [], {}
         for n, criterion in enumerate(criteria):
             value = str(levels[n] if n < len(levels) and levels[n] is not None else "").strip()
-            if not value.isdigit() or int(value) >= len(criterion["levels"]):
+            if not value.isdecimal() or int(value) >= len(criterion["levels"]):
                 errors[f"level-{n + 1}"] = _("Choose a level for «%(c)s».", c=criterion["title"])
             else:
                 chosen.append(int(value))
@@ -150,11 +150,11 @@ def score(settings: dict, *, points=None, levels=None) -> tuple[int, list[int] |
     text = str(points if points is not None else "").strip()
     if method == SCALE:
         allowed = [m for m, _label in marks(settings)]
-        if not text.isdigit() or int(text) not in allowed:
+        if not text.isdecimal() or int(text) not in allowed:
             raise ValidationError(_("Choose one of the options."), field="points")
         return int(text), None
     maximum = int(settings.get("max_points", 100))
-    if not text.isdigit() or int(text) > maximum:
+    if not text.isdecimal() or int(text) > maximum:
         raise ValidationError(_("From %(low)d to %(high)d.", low=0, high=maximum), field="points")
     return int(text), None
 

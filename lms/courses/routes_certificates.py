@@ -96,7 +96,7 @@ def _filtered(org: Organization):
                           + Certificate.holder_patronymic)
         needle = flt["q"].lower()
         options = [full.contains(needle, autoescape=True)]
-        if flt["q"].isdigit():
+        if flt["q"].isdecimal():
             options.append(cast(Certificate.registration_number, String) == flt["q"])
         conditions.append(or_(*options))
     stmt = select(Certificate).where(*conditions).order_by(Certificate.year.desc(),
@@ -169,7 +169,7 @@ def _people_choices(org: Organization, q: str, chosen: int | None) -> list[tuple
     if q:
         full = func.lower(User.surname + " " + User.name + " " + User.patronymic)
         stmt = stmt.where(or_(full.contains(q.lower(), autoescape=True), User.username == q.lower(),
-                              User.snils == "".join(c for c in q if c.isdigit())))
+                              User.snils == "".join(c for c in q if c.isdecimal())))
     else:
         stmt = stmt.where(User.id.in_(select(Membership.user_id).where(Membership.organization_id == org.id)))
     people = list(db.session.scalars(stmt.order_by(User.surname, User.name, User.id).limit(PEOPLE_CHOICES)))

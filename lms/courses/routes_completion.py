@@ -36,14 +36,14 @@ def _modules(run: CourseRun) -> list[CurriculumModule]:
     return [m for m in run.programme.modules if m.control_form != ControlForm.NONE]
 
 
-def _group_arg(run: CourseRun) -> int | None:
+def group_arg(run: CourseRun) -> int | None:
     """The ``group`` of the request's query when it is one of the run's groups (None: everyone)."""
     group_id = request.args.get("group", type=int)
     return group_id if group_id in {g.id for g in run.groups} else None
 
 
 def _page(run: CourseRun, *, errors: dict | None = None, status: int = 200):
-    group_id = _group_arg(run)
+    group_id = group_arg(run)
     states = services.group_state(run, group_id=group_id)
     return render_template("completion/group.html", run=run, states=states, modules=_modules(run), group_id=group_id,
                            statement_candidates=services.statement_candidates(run),
@@ -109,7 +109,7 @@ def record(run_id: int):
 def certify(run_id: int):
     run = get_or_404(CourseRun, run_id)
     require(perm.can_manage_run(current_user, run))
-    user_ids = [int(v) for v in request.form.getlist("learners") if v.isdigit()]
+    user_ids = [int(v) for v in request.form.getlist("learners") if v.isdecimal()]
     issued_on = _parse_day(request.form.get("issued_on")) or date.today()
     ok, issued = submit(lambda: services.complete_and_certify(run, user_ids, by=current_user, issued_on=issued_on))
     if ok:
@@ -129,7 +129,7 @@ def certify(run_id: int):
 def statements(run_id: int):
     run = get_or_404(CourseRun, run_id)
     require(perm.can_manage_run(current_user, run))
-    user_ids = [int(v) for v in request.form.getlist("learners") if v.isdigit()]
+    user_ids = [int(v) for v in request.form.getlist("learners") if v.isdecimal()]
     ok, issued = submit(lambda: services.issue_statements(run, user_ids, by=current_user,
                                                           issued_on=_parse_day(request.form.get("issued_on"))))
     if ok:
@@ -162,7 +162,7 @@ def gradebook_view(run_id: int):
     require(access.enrols_others)
     run = access.run
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    group_id = _group_arg(run)
+    group_id = group_arg(run)
     # The sheet shows the run's items (content) and every learner's grades and names (learners).
     key = page_key("gradebook", run.id, run.created_at, run.content_rev, run.learners_rev, page, group_id)
     return cached(_gradebook_pages, key, lambda: _gradebook_page(run, page, group_id))
@@ -184,7 +184,7 @@ def gradebook_export(run_id: int, fmt: str):
     require(perm.can_enrol_others(current_user, run))
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    data = _sheet(run, group_id=_group_arg(run))
+    data = _sheet(run, group_id=group_arg(run))
     body = gradebook.to_csv(data) if fmt == "csv" else gradebook.to_xlsx(data)
     mimetype = "text/csv; charset=utf-8" if fmt == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

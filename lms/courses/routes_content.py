@@ -48,11 +48,11 @@ def _zone(run: CourseRun) -> ZoneInfo:
     return ZoneInfo(run.host_organization.time_zone or "Europe/Moscow")
 
 
-def _local_input(moment: datetime | None, run: CourseRun) -> str:
+def local_input(moment: datetime | None, run: CourseRun) -> str:
     return moment.astimezone(_zone(run)).strftime("%Y-%m-%dT%H:%M") if moment else ""
 
 
-def _parse_local(value: str | None, run: CourseRun, field: str) -> datetime | None:
+def parse_local(value: str | None, run: CourseRun, field: str) -> datetime | None:
     """A «datetime-local» input, in the host organization's time zone, as UTC."""
     text = (value or "").strip()
     if not text:
@@ -174,14 +174,14 @@ def _activity_form(run: CourseRun, activity: Activity | None, formdata=None) -> 
         for name in ("title", "body", "url", "planned_hours", "completion", "is_visible"):
             getattr(form, name).data = getattr(activity, name)
         form.planned_hours.data = str(activity.planned_hours)
-        form.available_from.data = _local_input(activity.available_from, run)
-        form.available_until.data = _local_input(activity.available_until, run)
+        form.available_from.data = local_input(activity.available_from, run)
+        form.available_until.data = local_input(activity.available_until, run)
         form.requires_activity.data = str(activity.requires_activity_id or "")
         form.group.data = str(activity.group_id or "")
         settings = activity.settings or {}
         for name in ("opens_at", "due_at", "cutoff_at"):
             value = settings.get(name)
-            getattr(form, name).data = _local_input(datetime.fromisoformat(value), run) if value else ""
+            getattr(form, name).data = local_input(datetime.fromisoformat(value), run) if value else ""
         form.online_text.data = settings.get("online_text", True)
         form.files.data = settings.get("files", True)
         form.max_points.data = str(settings.get("max_points", 100))
@@ -200,14 +200,14 @@ def _activity_data(form: ActivityForm, run: CourseRun, kind: str) -> dict:
     errors = {}
     for name in ("available_from", "available_until", "opens_at", "due_at", "cutoff_at"):
         try:
-            data[name] = _parse_local(getattr(form, name).data, run, name)
+            data[name] = parse_local(getattr(form, name).data, run, name)
         except ValidationError as exc:
             errors[name] = exc.message
     if errors:
         raise ValidationError.of(errors)
-    data["requires_activity_id"] = int(form.requires_activity.data) if (form.requires_activity.data or "").isdigit() \
+    data["requires_activity_id"] = int(form.requires_activity.data) if (form.requires_activity.data or "").isdecimal() \
         else None
-    data["group_id"] = int(form.group.data) if (form.group.data or "").isdigit() else None
+    data["group_id"] = int(form.group.data) if (form.group.data or "").isdecimal() else None
     return data
 
 

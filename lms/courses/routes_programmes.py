@@ -158,7 +158,7 @@ class _RowErrors:
 
     def __getattr__(self, name: str):
         parts = name.split("-")
-        if len(parts) == 3 and parts[0] == "modules" and parts[1].isdigit() and int(parts[1]) < len(self._form.modules):
+        if len(parts) == 3 and parts[0] == "modules" and parts[1].isdecimal() and int(parts[1]) < len(self._form.modules):
             return self._form.modules[int(parts[1])].form._fields.get(parts[2])
         return None
 
@@ -255,7 +255,7 @@ def review_programme(programme_id: int):
     require(perm.can_review_programme(current_user, programme))
     form = _review_form(programme, request.form)
     if form.validate_on_submit():
-        module_id = int(form.module.data) if (form.module.data or "").isdigit() else None
+        module_id = int(form.module.data) if (form.module.data or "").isdecimal() else None
         ok, _r = submit(lambda: services.review(programme, by=current_user, action=form.action.data,
                                                 comment=form.comment.data or "", module_id=module_id),
                         form=form, field="comment")

@@ -245,7 +245,7 @@ def _group_choices(run: CourseRun) -> list[tuple[str, str]]:
 
 
 def _group_id(value: str | None) -> int | None:
-    return int(value) if (value or "").isdigit() else None
+    return int(value) if (value or "").isdecimal() else None
 
 
 def _cohort_orgs(run: CourseRun) -> list[Organization]:
@@ -323,7 +323,7 @@ def enrol_cohort(run_id: int):
         grade = (form.grade.data or "").strip()
         if org is None:
             form.organization.errors = [_("Choose one of the options.")]
-        elif grade and (not grade.isdigit() or not 1 <= int(grade) <= 11):
+        elif grade and (not grade.isdecimal() or not 1 <= int(grade) <= 11):
             form.grade.errors = [_("From %(low)d to %(high)d.", low=1, high=11)]
         else:
             ok, result = submit(lambda: services.enrol_cohort(

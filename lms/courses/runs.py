@@ -76,7 +76,7 @@ def clean_run_data(data: dict) -> dict:
     if starts_on and ends_on and ends_on < starts_on:
         errors["ends_on"] = _("The run cannot end before it starts.")
     capacity = str(data.get("capacity") or "").strip()
-    if capacity and (not capacity.isdigit() or not 1 <= int(capacity) <= 100000):
+    if capacity and (not capacity.isdecimal() or not 1 <= int(capacity) <= 100000):
         errors["capacity"] = _("A whole number from 1, or empty for no limit.")
     key = str(data.get("enrolment_key") or "").strip() or None
     if key is not None and not 4 <= len(key) <= 64:

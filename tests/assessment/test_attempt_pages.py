@@ -246,3 +246,19 @@ def test_the_overdue_job_and_the_cli(app, world):
     assert result.exit_code == 0 and "1" in result.output
     db.session.refresh(attempt)
     assert attempt.state == AttemptState.FINISHED
+
+
+def test_digits_that_are_not_numbers_are_bad_input_not_errors(client, login_as, world, setup):
+    """«²» passes str.isdigit() but not int(): every id, page and choice token read from a request refuses it."""
+    login_as(client, world.student_a)
+    attempt = start(client, setup)
+    assert client.get(f"/attempts/{attempt.id}?page=²").status_code == 200
+    assert client.post(f"/attempts/{attempt.id}", data={"page": "²", "goto": "²", "check": "²"}).status_code == 303
+    saved = autosave(client, attempt.id, [{"slot": 1, "seq": 1, "values": {"": "²"}}])
+    assert saved.status_code == 200
+    assert client.post(f"/attempts/{attempt.id}/submit").status_code == 303  # grading reads the «²» token
+    client.post("/logout")
+    login_as(client, world.teacher_a)
+    for url in (f"/banks/{setup.bank.id}?category=²&grade=²", f"/quizzes/{setup.activity.id}/questions?bank=²",
+                f"/quizzes/{setup.activity.id}/overrides?edit=²"):
+        assert client.get(url).status_code in (200, 404), url

@@ -84,7 +84,8 @@ def test_another_learner_cannot_read_or_write_the_attempt(world, setup):
         attempts.submit(attempt, user_id=world.student_b.id)
 
 
-@pytest.mark.parametrize("values", [["список"], {"x": "1"}, {"": {"a": 1}}, {"": "я" * 300_000}])
+@pytest.mark.parametrize("values", [["список"], {"x": "1"}, {"": {"a": 1}}, {"": "я" * 300_000}, {"": "\ud800"},
+                                    {"": "a\x00b"}])
 def test_malformed_answers_are_refused_by_name(world, setup, values):
     attempt = attempts.start(setup.quiz, world.student_a)
     db.session.commit()
@@ -324,3 +325,22 @@ def test_random_slots_need_enough_questions(world, setup):
     assert exc.value.field == "count"
     assert db.session.scalar(select(func.count()).select_from(QuestionAttempt)) == 0
     assert db.session.scalar(select(func.count()).select_from(QuizAttempt)) == 0
+
+
+def test_a_template_runs_quiz_is_copied_with_its_settings_and_questions(world):
+    from lms.courses import runs
+    from lms.courses.models import Activity
+    from tests.courses.test_runs import RUN
+
+    s = make_quiz_setup(world, time_limit=20, pass_grade="6")
+    s.run.is_template = True
+    db.session.commit()
+    new = runs.open_run(s.run.programme, world.school_a, by=world.admin_a, template=s.run,
+                        **{**RUN, "name": "Поток 2"})
+    db.session.commit()
+    copy = db.session.scalar(select(Activity).where(Activity.run_id == new.id, Activity.kind == "quiz"))
+    quiz = quizzes.quiz_of(copy)
+    assert quiz.id != s.quiz.id and quiz.run_id == new.id
+    assert (quiz.time_limit, quiz.pass_grade, quiz.max_grade) == (20 * 60, 6.0, 10)
+    assert [(x.question_id, x.category_id, x.max_mark) for x in quiz.slots] == \
+        [(x.question_id, x.category_id, x.max_mark) for x in s.quiz.slots]
