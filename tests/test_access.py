@@ -261,6 +261,20 @@ def _attempt(w, finished: bool = False):
     return attempt.id
 
 
+def _attempt_file(w):
+    """That open attempt and a file on its question (put there directly: the question takes none)."""
+    from lms.assessment.models import AttemptFile, QuizAttempt
+    from lms.core.storage import get_storage
+
+    attempt = db.session.get(QuizAttempt, _attempt(w))
+    key = f"runs/{attempt.run_id}/attempts/{attempt.id}/1/x/work.pdf"
+    get_storage().put_bytes(key, b"work")
+    row = AttemptFile(question_attempt_id=attempt.questions[0].id, key=key, name="work.pdf", size=4)
+    db.session.add(row)
+    db.session.commit()
+    return attempt.id, row.id
+
+
 def _attempt_owner_only():
     """Only the attempt's owner: anybody else is told it does not exist."""
     d = dict.fromkeys(ROLES, 404)
@@ -555,6 +569,12 @@ MATRIX: dict[str, list[Case]] = {
                                                                                       "anonymous": 401},
                                lambda w: {"answers": "[]"})],
     "attempts.summary": [Case("GET", lambda w: f"/attempts/{_attempt(w)}/summary", _attempt_owner_only())],
+    "attempts.upload": [Case("POST", lambda w: f"/attempts/{_attempt(w)}/files", _attempt_owner_only(),
+                             lambda w: {"slot": "1"})],
+    "attempts.remove_file": [Case("POST", lambda w: "/attempts/{}/files/{}/remove".format(*_attempt_file(w)),
+                                  _attempt_owner_only())],
+    "attempts.download": [Case("GET", lambda w: "/attempts/{}/files/{}".format(*_attempt_file(w)),
+                               managers_only(teacher=OK, student=OK, other_admin=404))],
     "attempts.submit": [Case("POST", lambda w: f"/attempts/{_attempt(w)}/submit", _attempt_owner_only())],
     "attempts.review": [Case("GET", lambda w: f"/attempts/{_attempt(w, finished=True)}/review",
                              managers_only(teacher=OK, student=OK, other_admin=404))],

@@ -17,7 +17,7 @@ import json
 import re
 from datetime import timedelta
 
-from flask import Response, abort
+from flask import Response, abort, redirect, request, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from marshmallow import ValidationError as MaValidationError
@@ -27,9 +27,10 @@ from sqlalchemy.orm import selectinload
 
 from lms.api.base import Id, Integer, PageArgs, Schema, page_of
 from lms.api.core import api_user, document_errors, get_or_404, make_blueprint, paginate, require
-from lms.assessment import attempts, banks, gift, moodle_xml, qtypes, quizzes, render
+from lms.assessment import attempt_files, attempts, banks, gift, moodle_xml, qtypes, quizzes, render
 from lms.assessment.models import (
     DIFFICULTIES,
+    AttemptFile,
     AttemptState,
     Question,
     QuestionAttempt,
@@ -42,10 +43,10 @@ from lms.assessment.models import (
 )
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
-from lms.core.storage import content_disposition
+from lms.core.storage import content_disposition, get_storage
 from lms.courses import permissions as perm
 from lms.courses.models import Activity, ActivityKind, CourseRun
-from lms.courses.routes_content import open_activity
+from lms.courses.routes_content import as_upload, open_activity
 from lms.extensions import db
 
 banks_bp = make_blueprint("banks", __name__, "/banks", "Банки вопросов: вопросы, импорт GIFT и Moodle XML, экспорт.")
@@ -296,6 +297,16 @@ class AttemptSchema(Schema):
     passed = fields.Boolean(allow_none=True)
 
 
+class AttemptFileSchema(Schema):
+    id = fields.Integer()
+    slot = fields.Integer(metadata={"description": "Вопрос (эссе), к ответу на который приложен файл."})
+    name = fields.String()
+    size = fields.Integer(metadata={"description": "Байт."})
+    content_type = fields.String()
+    created_at = fields.DateTime()
+    url = fields.String(metadata={"description": "Скачать: владельцу попытки и преподавателям потока."})
+
+
 class AttemptQuestionSchema(Schema):
     slot = fields.Integer(metadata={"description": "Номер вопроса в попытке: его называет сохранение ответа."})
     page = fields.Integer()
@@ -312,6 +323,8 @@ class AttemptQuestionSchema(Schema):
     mark = fields.Float(allow_none=True)
     max_mark = fields.Float()
     waiting = fields.Boolean(metadata={"description": "Ответ ждёт оценки преподавателя."})
+    files = fields.List(fields.Nested(AttemptFileSchema), metadata={
+        "description": "Файлы к ответу (у эссе, которое их принимает: view.attachments — сколько можно)."})
     feedback = fields.List(fields.String())
     comment = fields.String()
     general_feedback = fields.String()
@@ -324,6 +337,11 @@ class SummaryRowSchema(Schema):
     page = fields.Integer()
     number = fields.Integer()
     answered = fields.Boolean()
+
+
+class AttemptFileUploadSchema(Schema):
+    slot = Integer(required=True, validate=validate.Range(min=1, max=10000),
+                   metadata={"description": "Вопрос-эссе, к ответу на который прикладываются файлы."})
 
 
 class AttemptDetailSchema(AttemptSchema):
@@ -559,12 +577,16 @@ def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: fro
     """What the attempt page shows of each question; marks and feedback only where the review options allow
     them now (the keys are left out otherwise, so nothing of the key is in an open attempt's JSON)."""
     numbers = attempts.question_numbers(attempt)
+    files = attempt_files.files_by_slot(attempt) if any(
+        qa.version.definition.get("attachments") for qa in qas) else {}
     out = []
     for qa in qas:
         definition = qa.version.definition
         shown = {"slot": qa.slot, "page": qa.page, "number": numbers.get(qa.slot),
                  "view": render.view(definition, qa.order), "values": qa.response or {}, "seq": qa.seq,
                  "checked": qa.checked, "tries": qa.tries}
+        if definition.get("qtype") == "essay" and definition.get("attachments"):
+            shown["files"] = [_file_data(attempt, qa.slot, f) for f in files.get(qa.slot, [])]
         shown.update(attempts.question_outcome(attempt, qa, items))
         if review and "attempt" in items:
             shown["response"] = render.response_text(definition, attempts.response_of(qa, definition))
@@ -572,10 +594,17 @@ def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: fro
     return out
 
 
+def _file_data(attempt: QuizAttempt, slot: int, row: AttemptFile) -> dict:
+    return {"id": row.id, "slot": slot, "name": row.name, "size": row.size, "content_type": row.content_type,
+            "created_at": row.created_at,
+            "url": url_for("api_attempts.AttemptFileView", attempt_id=attempt.id, file_id=row.id)}
+
+
 def _summary(attempt: QuizAttempt) -> list[dict]:
     numbers = attempts.question_numbers(attempt)
-    return [{"slot": qa.slot, "page": qa.page, "number": numbers[qa.slot],
-             "answered": bool(qa.response and any(v not in ("", [], None) for v in qa.response.values()))}
+    files = attempt_files.files_by_slot(attempt)
+    return [{"slot": qa.slot, "page": qa.page, "number": numbers[qa.slot], "answered": qa.slot in files or
+             bool(qa.response and any(v not in ("", [], None) for v in qa.response.values()))}
             for qa in attempt.questions if qa.slot in numbers]
 
 
@@ -961,6 +990,56 @@ class AttemptAnswers(MethodView):
         db.session.commit()
         return {"saved": saved, "seconds_left": None if deadline is None else
                 max(0, int((deadline - now).total_seconds()))}
+
+
+@attempts_bp.route("/<int:attempt_id>/files")
+class AttemptFiles(MethodView):
+    @attempts_bp.arguments(AttemptFileUploadSchema, location="form")
+    @attempts_bp.response(201, AttemptFileSchema(many=True))
+    @document_errors(attempts_bp, 404, 409, 413)
+    def post(self, data, attempt_id):
+        """Приложить файлы к ответу на эссе
+
+        multipart/form-data: ``slot`` и один или несколько ``file``. Правила — как у сохранения ответа: только
+        владельцу, до срока сервера, в последовательном режиме — вопрос текущей страницы; не больше файлов,
+        чем разрешает вопрос. Ответ — все файлы этого вопроса.
+        """
+        chosen = [f for f in request.files.getlist("file") if f and f.filename]
+        user = api_user()
+        try:
+            attempt_files.attach(attempt_id, user.id, data["slot"], [as_upload(f) for f in chosen], now=utcnow())
+        except ValidationError as exc:
+            db.session.rollback()
+            raise ValidationError(exc.message, field="file" if exc.field != "slot" else "slot") from None
+        db.session.commit()
+        attempt = _own_attempt(attempt_id)
+        return [_file_data(attempt, data["slot"], f) for f in attempt_files.files_by_slot(attempt).get(data["slot"], [])]
+
+
+@attempts_bp.route("/<int:attempt_id>/files/<int:file_id>")
+class AttemptFileView(MethodView):
+    @attempts_bp.response(302, description="На временную ссылку для скачивания.")
+    @document_errors(attempts_bp, 404)
+    def get(self, attempt_id, file_id):
+        """Скачать файл попытки (владельцу и преподавателям потока)"""
+        row, attempt = attempt_files.file_of(file_id)
+        user = api_user()
+        if attempt.id != attempt_id:
+            abort(404)
+        if attempt.user_id != user.id:
+            run = db.session.get(CourseRun, attempt.run_id)
+            if not (perm.can_enrol_others(user, run) or perm.teaches_run(user, run)):
+                abort(404)
+        return redirect(get_storage().presigned_url(row.key, download_name=row.name))
+
+    @attempts_bp.response(204)
+    @document_errors(attempts_bp, 404, 409)
+    def delete(self, attempt_id, file_id):
+        """Убрать файл из открытой попытки (по тем же правилам, что и сохранение ответа)"""
+        row = attempt_files.detach(attempt_id, api_user().id, file_id, now=utcnow())
+        db.session.commit()
+        attempt_files.discard(row.key)
+        return None
 
 
 @attempts_bp.route("/<int:attempt_id>/page")

@@ -54,7 +54,7 @@ from lms.core import audit
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.pagecache import VersionedCache
-from lms.courses import gradebook
+from lms.courses import gradebook, grading
 from lms.courses.content import mark_complete, sanitize
 from lms.courses.models import Activity, CompletionRule, CourseRun, Enrolment
 from lms.courses.revisions import bump
@@ -455,6 +455,14 @@ def _refuse(row, now: datetime) -> None:
         raise AttemptClosed(_("Time is up: answers can no longer be changed."))
 
 
+def answerable(attempt_id: int, user_id: int, now: datetime):
+    """The row a save checks (the attempt's owner, state, deadline, page and navigation): NotFound for
+    another's attempt, AttemptClosed once it takes no more answers."""
+    row = _attempt_for_save(attempt_id, user_id)
+    _refuse(row, now)
+    return row
+
+
 class SaveResult(list):
     """The saves (``Saved``), and the attempt's deadline (for the page's timer)."""
 
@@ -465,8 +473,7 @@ def save(attempt_id: int, user_id: int, answers: list[tuple[int, int, Any]], *,
          now: datetime | None = None) -> SaveResult:
     """Store answers [(slot, client sequence number, form values)] of the learner's open attempt."""
     now = now or utcnow()
-    row = _attempt_for_save(attempt_id, user_id)
-    _refuse(row, now)
+    row = answerable(attempt_id, user_id, now)
     out = SaveResult()
     out.deadline = row.deadline
     cleaned = []
@@ -523,6 +530,15 @@ def go_to_page(attempt: QuizAttempt, page: int, *, user_id: int, now: datetime |
 
 # --- interactive behaviour ------------------------------------------------------------------------
 
+def outcome_of(qa: QuestionAttempt, definition: dict | None = None) -> qtypes.Outcome:
+    """The saved answer graded; an essay with attached files and no text is an answer for a teacher."""
+    definition = definition if definition is not None else qa.version.definition
+    outcome = qtypes.grade(definition, response_of(qa, definition))
+    if outcome.state == qtypes.UNANSWERED and definition.get("qtype") == "essay" and qa.files:
+        return qtypes.Outcome(None, qtypes.MANUAL)
+    return outcome
+
+
 def _penalised(fraction: float | None, tries: int, penalty: float) -> float | None:
     if fraction is None:
         return None
@@ -549,8 +565,7 @@ def check(attempt: QuizAttempt, slot: int, *, user_id: int, now: datetime | None
                               n=slot))
     if qa.checked:
         raise AttemptClosed(_("Question %(n)d is already checked: its answer is final.", n=slot))
-    definition = qa.version.definition
-    outcome = qtypes.grade(definition, response_of(qa, definition))
+    outcome = outcome_of(qa)
     if outcome.state == qtypes.UNANSWERED:
         raise ValidationError(_("Answer the question first."), field=prefix(slot))
     qa.tries += 1
@@ -591,8 +606,7 @@ def _finish(attempt: QuizAttempt, *, at: datetime, by: User | None) -> bool:
         db.session.refresh(qa)  # the saves were written with UPDATE statements
         if qa.checked and qa.fraction is not None:
             continue
-        definition = qa.version.definition
-        outcome = qtypes.grade(definition, response_of(qa, definition))
+        outcome = outcome_of(qa)
         qa.state = outcome.state
         qa.fraction = outcome.fraction
         if quiz.behaviour == "interactive" and outcome.fraction is not None:
@@ -718,20 +732,36 @@ def question_outcome(attempt: QuizAttempt, qa: QuestionAttempt, items: frozenset
 
 # --- grading by a person, regrading -----------------------------------------------------------------
 
-def grade_question(qa: QuestionAttempt, *, mark, comment: str = "", by: User) -> None:
-    """A teacher's mark (0 to the question's maximum) and comment for one answer of a submitted attempt."""
+def rubric_of(qa: QuestionAttempt) -> list[dict]:
+    """The rubric of the essay version this answer was given (empty: graded with a mark)."""
+    definition = qa.version.definition
+    return list(definition.get("rubric") or []) if definition.get("qtype") == "essay" else []
+
+
+def grade_question(qa: QuestionAttempt, *, mark=None, levels: list | None = None, comment: str = "",
+                   by: User) -> None:
+    """A teacher's mark and comment for one answer of a submitted attempt: a mark from 0 to the question's
+    maximum, or — for an essay with a rubric — a level per criterion (``levels``, indexes from 0), whose points'
+    share of the best levels' sum is the share of the mark. Errors name ``mark`` or ``level-N`` (N from 1)."""
     attempt = qa.attempt
     if attempt.state != AttemptState.FINISHED:
         raise Conflict(_("Only submitted attempts are graded."))
-    text = str(mark if mark is not None else "").strip().replace(",", ".")
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= qa.max_mark:
-        raise ValidationError(_("From %(low)s to %(high)s.", low="0", high=f"{qa.max_mark:g}".replace(".", ",")),
-                              field="mark")
-    qa.fraction = value / qa.max_mark if qa.max_mark else 0.0
+    criteria = rubric_of(qa)
+    if criteria:
+        points, chosen = grading.score({"grading": grading.RUBRIC, "rubric": criteria}, levels=levels)
+        qa.fraction = points / grading.rubric_maximum(criteria)
+        qa.rubric_levels = chosen
+    else:
+        text = str(mark if mark is not None else "").strip().replace(",", ".")
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= qa.max_mark:
+            raise ValidationError(_("From %(low)s to %(high)s.", low="0",
+                                    high=f"{qa.max_mark:g}".replace(".", ",")), field="mark")
+        qa.fraction = value / qa.max_mark if qa.max_mark else 0.0
+        qa.rubric_levels = None
     qa.state = GRADED_BY_PERSON
     qa.comment = sanitize(comment or "")
     qa.graded_by_id, qa.graded_at = by.id, utcnow()
@@ -794,7 +824,7 @@ def regrade(quiz: Quiz, *, by: User, dry_run: bool) -> list[Change]:
             mark = slot.max_mark if slot is not None else qa.max_mark
             fraction, state = qa.fraction, qa.state
             if qa.state not in (GRADED_BY_PERSON,):
-                outcome = qtypes.grade(use.definition, response_of(qa, use.definition))
+                outcome = outcome_of(qa, use.definition)
                 fraction, state = outcome.fraction, outcome.state
                 if quiz.behaviour == "interactive" and fraction is not None:
                     fraction = _penalised(fraction, qa.tries if qa.checked else qa.tries + 1, quiz.penalty)

@@ -3,7 +3,11 @@ city's schools (imported from GIFT, as a methodologist would), with one embedded
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from lms.assessment import banks
+from lms.assessment.models import Question
+from lms.extensions import db
 
 OLYMPIAD_GIFT = r"""// Муниципальный банк заданий для подготовки к школьному этапу ВсОШ
 $CATEGORY: Математика/5–6 классы
@@ -33,6 +37,10 @@ CLOZE = ("В слове «ра{1:MULTICHOICE:=с~з}сказ» пишется о
          "{1:SHORTANSWER:=езд#Верно~%50%ъезд#Твёрдый знак — разделительный, он не входит в корень}.")
 
 
+ESSAY_RUBRIC = ("Содержание: мысль не раскрыта = 0; раскрыта частично = 1; раскрыта полностью = 2\n"
+                "Грамотность: много ошибок = 0; одна-две ошибки = 1; без ошибок = 2")
+
+
 def load_banks(orgs: dict, users: dict) -> None:
     methodologist = users["methodologist"]
     bank = banks.create_bank(name="Олимпиадная подготовка: муниципальный банк", organization=orgs["cro"],
@@ -41,19 +49,20 @@ def load_banks(orgs: dict, users: dict) -> None:
     banks.add_question(bank, {"qtype": "cloze", "text": CLOZE}, by=methodologist, name="Состав слова",
                        category=banks.category_path(bank, "Русский язык/Орфография"), subject="Русский язык",
                        grade=6, difficulty="medium", tags=["ВсОШ", "морфемика"])
+    essay = db.session.scalar(select(Question).where(Question.bank_id == bank.id, Question.name == "Эссе о языке"))
+    # The methodologist's second version: a rubric for the graders and a file (a photo of a handwritten draft).
+    banks.edit_question(essay, {**banks.current(essay).definition, "attachments": 1, "rubric": ESSAY_RUBRIC},
+                        by=methodologist)
     banks.share(bank, [orgs[code].id for code in ("school1", "gym3", "lyceum6")], by=methodologist)
 
 
 def load_quizzes(orgs: dict, users: dict) -> None:
     """A diagnostic quiz in the lyceum's profile course for school students: fixed questions of the shared
     olympiad bank and a random one from its mathematics, two questions a page, 30 minutes, two attempts."""
-    from sqlalchemy import select
-
     from lms.assessment import quizzes
-    from lms.assessment.models import Question, QuestionBank
+    from lms.assessment.models import QuestionBank
     from lms.courses import content
     from lms.courses.models import CourseRun, Section
-    from lms.extensions import db
 
     teacher = users["teacher_lyceum6"]
     run = db.session.scalar(select(CourseRun).where(CourseRun.host_organization_id == orgs["lyceum6"].id)

@@ -267,11 +267,32 @@ class QuestionAttempt(db.Model):
     checked: Mapped[bool] = mapped_column(default=False)
     flagged: Mapped[bool] = mapped_column(default=False)
     comment: Mapped[str] = mapped_column(Text, default="")
+    #: An essay graded with its rubric: the chosen level per criterion (indexes into the version's rubric).
+    rubric_levels: Mapped[list[int] | None] = mapped_column(JSON)
     graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     graded_at: Mapped[datetime | None]
 
     attempt: Mapped[QuizAttempt] = relationship(back_populates="questions")
     version = relationship("QuestionVersion")
+    files: Mapped[list[AttemptFile]] = relationship(back_populates="question_attempt", cascade="all, delete-orphan",
+                                                    passive_deletes=True, order_by="AttemptFile.id")
+
+
+class AttemptFile(db.Model):
+    """A file the learner attached to an essay of an attempt (the object is in storage under ``key``)."""
+
+    __tablename__ = "attempt_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_attempt_id: Mapped[int] = mapped_column(ForeignKey("question_attempts.id", ondelete="CASCADE"),
+                                                     index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(default=0)
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    question_attempt: Mapped[QuestionAttempt] = relationship(back_populates="files")
 
 
 class QuizGrade(db.Model):

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from flask_babel import gettext as _
 
 from lms.core.errors import ValidationError
+from lms.courses import grading
 
 #: States of a graded response.
 CORRECT, PARTIAL, WRONG, UNANSWERED, MANUAL, UNGRADED = (
@@ -439,7 +440,9 @@ class Ordering(QuestionType):
 
 @register
 class Essay(QuestionType):
-    """Graded by a person. ``min_words``/``max_words`` (0: no limit), ``attachments`` allowed (0–10)."""
+    """Graded by a person. ``min_words``/``max_words`` (0: no limit), ``attachments`` allowed (0–10), and an
+    optional ``rubric`` the grader marks with: criteria with levels worth points, written as the assignments'
+    rubric (``lms.courses.grading``); the mark is the chosen levels' share of the best levels' sum."""
 
     name = "essay"
 
@@ -455,7 +458,29 @@ class Essay(QuestionType):
         if limits["max_words"] and limits["min_words"] > limits["max_words"]:
             errors["min_words"] = _("The minimum cannot exceed the maximum.")
         return {**limits, "grader_info": _text(definition.get("grader_info"), "grader_info", errors,
-                                               required=False, limit=50000)}
+                                               required=False, limit=50000),
+                "rubric": self._rubric(definition.get("rubric"), errors)}
+
+    @staticmethod
+    def _rubric(value, errors: dict) -> list[dict]:
+        """Criteria from the text form (a criterion per line) or from their list, checked the same way."""
+        if not value:
+            return []
+        if not isinstance(value, str):
+            try:
+                value = grading.rubric_text(value)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                errors["rubric"] = _("Write «Criterion: level = points; level = points», a criterion per line.")
+                return []
+        try:
+            criteria = grading.parse_rubric(value)
+        except ValidationError as exc:
+            errors["rubric"] = exc.message
+            return []
+        if grading.rubric_maximum(criteria) < 1:
+            errors["rubric"] = _("The best levels must be worth at least one point in all.")
+            return []
+        return criteria
 
     @staticmethod
     def words(text: str) -> int:

@@ -231,7 +231,7 @@ def answers_to(quiz: Quiz, question_id: int) -> list[QuestionAttempt]:
     """Every learner's answer to the question in submitted attempts: those waiting first, then by name."""
     rows = list(db.session.scalars(_answers_stmt(quiz).where(QuestionAttempt.question_id == question_id)
                                    .options(selectinload(QuestionAttempt.attempt).selectinload(QuizAttempt.user),
-                                            selectinload(QuestionAttempt.version))))
+                                            selectinload(QuestionAttempt.version), selectinload(QuestionAttempt.files))))
     rows.sort(key=lambda qa: (qa.state != engine.WAITING, qa.attempt.user.surname.lower(),
                               qa.attempt.user.name.lower(), qa.attempt.user_id, qa.attempt.number))
     return rows

@@ -8,24 +8,36 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    render_template_string,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.sessions import authenticated_user_id
-from lms.assessment import attempts, quizzes, render
+from lms.assessment import attempt_files, attempts, quizzes, render
 from lms.assessment.models import AttemptState, QuestionAttempt, Quiz, QuizAttempt, QuizGrade
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, DomainError
 from lms.core.loading import get_or_404
 from lms.core.permissions import require
+from lms.core.storage import get_storage
 from lms.courses import content as services
 from lms.courses import permissions as perm
 from lms.courses.labels import course_labels
 from lms.courses.models import Activity, ActivityKind, CourseRun
-from lms.courses.routes_content import open_activity
+from lms.courses.routes_content import as_upload, open_activity
 from lms.extensions import db
 
 bp = Blueprint("attempts", __name__)
@@ -126,11 +138,14 @@ def _values(qa: QuestionAttempt) -> dict:
 def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: frozenset[str]) -> list[dict]:
     """What the page shows of each question; feedback only where the review options allow it now."""
     numbers = attempts.question_numbers(attempt)
+    files = attempt_files.files_by_slot(attempt) if any(
+        qa.version.definition.get("attachments") for qa in qas) else {}
     out = []
     for qa in qas:
         definition = qa.version.definition
         shown = {"qa": qa, "view": render.view(definition, qa.order), "prefix": attempts.prefix(qa.slot),
-                 "fields": _values(qa), "number": numbers.get(qa.slot)}
+                 "fields": _values(qa), "number": numbers.get(qa.slot), "files": files.get(qa.slot, []),
+                 "attachments": int(definition.get("attachments") or 0) if definition.get("qtype") == "essay" else 0}
         shown.update(attempts.question_outcome(attempt, qa, items))
         out.append(shown)
     return out
@@ -168,10 +183,37 @@ def _answers_from_form(attempt: QuizAttempt, number: int) -> list[tuple[int, int
     return out
 
 
+def _page_files(attempt: QuizAttempt, number: int, now) -> str | None:
+    """The page form's files: a «Remove» pressed, then the files chosen for each essay of the page. Each
+    question's files are committed on their own; returns the first refusal (naming the question), or None."""
+    removed = request.form.get("remove_file", "")
+    if removed.isdecimal():
+        try:
+            row = attempt_files.detach(attempt.id, current_user.id, int(removed), now=now)
+            db.session.commit()
+            attempt_files.discard(row.key)
+        except DomainError as exc:
+            db.session.rollback()
+            return exc.message
+    for qa in attempt.questions:
+        chosen = [f for f in request.files.getlist(attempt_files.field(qa.slot)) if f and f.filename]
+        if qa.page != number or not chosen:
+            continue
+        try:
+            attempt_files.attach(attempt.id, current_user.id, qa.slot, [as_upload(f) for f in chosen], now=now)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            return _("Question %(n)d: %(reason)s", n=attempts.question_numbers(attempt).get(qa.slot, qa.slot),
+                     reason=exc.message)
+    return None
+
+
 @bp.route("/attempts/<int:attempt_id>", methods=["POST"])
 @login_required
 def save_page(attempt_id: int):
-    """The page's form (the path without JavaScript): store its answers, then go where the button says."""
+    """The page's form (the path without JavaScript): store its answers and files, then go where the button
+    says (a file refused keeps the learner on the page, with the answers saved)."""
     attempt = _own_attempt(attempt_id)
     quiz_ = attempt.quiz
     raw = request.form.get("page", "")
@@ -180,8 +222,12 @@ def save_page(attempt_id: int):
     now = utcnow()
     try:
         attempts.save(attempt.id, current_user.id, _answers_from_form(attempt, number), now=now)
+        db.session.commit()
+        refused = _page_files(attempt, number, now)
+        if refused:
+            flash(refused, "error")
+            return redirect(url_for("attempts.page", attempt_id=attempt.id, page=number)), 303
         if request.form.get("check", "").isdecimal():
-            db.session.flush()
             attempts.check(attempt, int(request.form["check"]), user_id=current_user.id, now=now)
             db.session.commit()
             return redirect(url_for("attempts.page", attempt_id=attempt.id, page=number,
@@ -190,7 +236,6 @@ def save_page(attempt_id: int):
             moved = attempts.go_to_page(attempt, int(target), user_id=current_user.id, now=now)
             db.session.commit()
             return redirect(url_for("attempts.page", attempt_id=attempt.id, page=moved)), 303
-        db.session.commit()
     except attempts.AttemptClosed as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -204,6 +249,63 @@ def save_page(attempt_id: int):
     if target == "summary" or quiz_.navigation == "sequential" and target != "stay":
         return redirect(url_for("attempts.summary", attempt_id=attempt.id)), 303
     return redirect(url_for("attempts.page", attempt_id=attempt.id, page=number)), 303
+
+
+def _json_error(exc: DomainError):
+    return jsonify(error={"code": exc.status, "message": exc.message, "field": exc.field}), exc.status
+
+
+def _file_list(attempt: QuizAttempt, slot: int) -> str:
+    files = attempt_files.files_by_slot(attempt).get(slot, [])
+    return render_template_string('{% from "attempts/_files.html" import file_list %}'
+                                  '{{ file_list(files, attempt, slot) }}', files=files, attempt=attempt, slot=slot)
+
+
+@bp.route("/attempts/<int:attempt_id>/files", methods=["POST"])
+@login_required
+def upload(attempt_id: int):
+    """The page's script sends a chosen file at once: ``slot`` and ``q<slot>-files`` → the question's file list
+    (HTML) as JSON; the same rules as a save."""
+    attempt = _own_attempt(attempt_id)
+    raw = request.form.get("slot", "")
+    slot = int(raw) if raw.isdecimal() and int(raw) < 2**31 else 0
+    chosen = [f for f in request.files.getlist(attempt_files.field(slot)) if f and f.filename]
+    try:
+        attempt_files.attach(attempt.id, current_user.id, slot, [as_upload(f) for f in chosen])
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _json_error(exc)
+    return jsonify(html=_file_list(attempt, slot), message=_("The file is attached."))
+
+
+@bp.route("/attempts/<int:attempt_id>/files/<int:file_id>/remove", methods=["POST"])
+@login_required
+def remove_file(attempt_id: int, file_id: int):
+    attempt = _own_attempt(attempt_id)
+    try:
+        row = attempt_files.detach(attempt.id, current_user.id, file_id)
+        slot = row.question_attempt.slot
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _json_error(exc)
+    attempt_files.discard(row.key)
+    return jsonify(html=_file_list(attempt, slot), message=_("The file is removed."))
+
+
+@bp.route("/attempts/<int:attempt_id>/files/<int:file_id>")
+@login_required
+def download(attempt_id: int, file_id: int):
+    """A file of an attempt: for its learner, and for the run's teachers (who review and grade it)."""
+    row, attempt = attempt_files.file_of(file_id)
+    if attempt.id != attempt_id:
+        abort(404)
+    if attempt.user_id != current_user.id:
+        run = db.session.get(CourseRun, attempt.run_id)
+        if not (perm.can_enrol_others(current_user, run) or perm.teaches_run(current_user, run)):
+            abort(404)
+    return redirect(get_storage().presigned_url(row.key, download_name=row.name))
 
 
 @bp.route("/attempts/<int:attempt_id>/save", methods=["POST"])
@@ -244,7 +346,8 @@ def summary(attempt_id: int):
         return redirect(url_for("attempts.review", attempt_id=attempt.id))
     activity = db.session.get(Activity, attempt.quiz.activity_id)
     numbers = attempts.question_numbers(attempt)
-    rows = [{"qa": qa, "number": numbers[qa.slot], "answered": bool(qa.response and any(
+    files = attempt_files.files_by_slot(attempt)
+    rows = [{"qa": qa, "number": numbers[qa.slot], "answered": qa.slot in files or bool(qa.response and any(
         v not in ("", [], None) for v in qa.response.values()))} for qa in attempt.questions if qa.slot in numbers]
     grace_until = attempt.deadline + timedelta(seconds=attempt.grace) if attempt.deadline else None
     return render_template("attempts/summary.html", attempt=attempt, quiz=attempt.quiz, activity=activity, rows=rows,

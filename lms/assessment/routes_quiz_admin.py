@@ -517,12 +517,14 @@ def _shown_mark(qa) -> str:
     return fmt_number(qa.fraction * qa.max_mark)
 
 
-def _unchanged(qa, mark: str, comment: str) -> bool:
-    """Whether the posted mark and comment are what the answer has (as the page shows them)."""
-    number = qtypes.parse_number(mark)
-    if qa.state == attempts.WAITING or qa.fraction is None or number is None:
+def _unchanged(qa, mark: str, comment: str, levels: list[str] | None = None) -> bool:
+    """Whether the posted mark (or rubric levels) and comment are what the answer has, as the page shows them."""
+    if qa.state == attempts.WAITING or qa.fraction is None or sanitize(comment or "") != (qa.comment or ""):
         return False
-    return fmt_number(number) == _shown_mark(qa) and sanitize(comment or "") == (qa.comment or "")
+    if levels is not None:
+        return levels == [str(n) for n in qa.rubric_levels or []]
+    number = qtypes.parse_number(mark)
+    return number is not None and fmt_number(number) == _shown_mark(qa)
 
 
 def _answer_rows(quiz: Quiz, question_id: int) -> list[dict]:
@@ -535,15 +537,52 @@ def _answer_rows(quiz: Quiz, question_id: int) -> list[dict]:
                      render.response_text(definition, response),
                      "words": qtypes.qtype("essay").words(response) if essay and response else 0,
                      "right": "" if essay else render.right_answer(definition),
-                     "mark": _shown_mark(qa)})
+                     "mark": _shown_mark(qa), "criteria": attempts.rubric_of(qa),
+                     "files": list(qa.files) if essay else []})
     return rows
+
+
+def _grade_one(qa, criteria: list[dict], *, only: bool, errors: dict) -> bool:
+    """Grade one answer from the form (its fields are named by the answer's id); True when it changed."""
+    comment = request.form.get(f"comment-{qa.id}") or ""
+    if len(comment) > MAX_COMMENT:
+        errors[f"comment-{qa.id}"] = _("At most %(n)d characters.", n=MAX_COMMENT)
+        return False
+    if criteria:
+        levels = [(request.form.get(f"level-{qa.id}-{n}") or "").strip() for n in range(1, len(criteria) + 1)]
+        if not any(levels):  # «save all» passes over answers nobody has marked yet
+            if only:
+                errors[f"level-{qa.id}-1"] = _("Choose a level for «%(c)s».", c=criteria[0]["title"])
+            return False
+        if _unchanged(qa, "", comment, levels):
+            return False
+        try:
+            attempts.grade_question(qa, levels=levels, comment=comment, by=current_user)
+        except DomainError as exc:
+            for name, message in (exc.errors or {"level-1": exc.message}).items():
+                errors[f"level-{qa.id}-{name.rpartition('-')[2]}"] = message
+            return False
+        return True
+    mark = (request.form.get(f"mark-{qa.id}") or "").strip()
+    if not mark:
+        if only:
+            errors[f"mark-{qa.id}"] = _("Enter a mark from 0 to %(max)s.", max=fmt_number(qa.max_mark))
+        return False
+    if _unchanged(qa, mark, comment):
+        return False
+    try:
+        attempts.grade_question(qa, mark=mark, comment=comment, by=current_user)
+    except DomainError as exc:
+        errors[f"mark-{qa.id}"] = exc.message
+        return False
+    return True
 
 
 @bp.route("/quizzes/<int:activity_id>/grading/<int:question_id>", methods=["GET", "POST"])
 @login_required
 def grading_question(activity_id: int, question_id: int):
-    """Every learner's answer to one question, a mark and comment for each; one answer or all at once is
-    saved, and nothing is when a mark is wrong."""
+    """Every learner's answer to one question, a mark (or the rubric's levels) and a comment for each; one
+    answer or all at once is saved, and nothing is when a mark is wrong."""
     activity, run, quiz = _load(activity_id, perm.can_enrol_others)
     rows = _answer_rows(quiz, question_id)
     if not rows:
@@ -551,27 +590,10 @@ def grading_question(activity_id: int, question_id: int):
     errors: dict = {}
     if request.method == "POST":
         only = request.form.get("only")
-        targets = [r["qa"] for r in rows if only is None or str(r["qa"].id) == only]
+        targets = [r for r in rows if only is None or str(r["qa"].id) == only]
         if not targets:
             abort(404)
-        saved = 0
-        for qa in targets:
-            mark = (request.form.get(f"mark-{qa.id}") or "").strip()
-            comment = request.form.get(f"comment-{qa.id}") or ""
-            if len(comment) > MAX_COMMENT:
-                errors[f"comment-{qa.id}"] = _("At most %(n)d characters.", n=MAX_COMMENT)
-                continue
-            if not mark:
-                if only is not None:
-                    errors[f"mark-{qa.id}"] = _("Enter a mark from 0 to %(max)s.", max=fmt_number(qa.max_mark))
-                continue
-            if _unchanged(qa, mark, comment):
-                continue
-            try:
-                attempts.grade_question(qa, mark=mark, comment=comment, by=current_user)
-                saved += 1
-            except DomainError as exc:
-                errors[f"mark-{qa.id}"] = exc.message
+        saved = sum(_grade_one(r["qa"], r["criteria"], only=only is not None, errors=errors) for r in targets)
         if not errors:
             db.session.commit()
             flash(_("Marks saved: %(n)d.", n=saved) if saved else _("Nothing changed."),

@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.core.i18n import fmt_date, fmt_datetime, fmt_number
+from lms.core.i18n import fmt_date, fmt_datetime, fmt_number, fmt_size
 from lms.core.validators import format_snils
 from lms.labels import action_label, template_labels, time_zone_label
 
@@ -116,6 +116,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["dt"] = fmt_datetime
     app.jinja_env.filters["d"] = fmt_date
     app.jinja_env.filters["num"] = fmt_number
+    app.jinja_env.filters["filesize"] = fmt_size
     app.jinja_env.filters["snils"] = format_snils
     app.jinja_env.filters["tz"] = time_zone_label
     app.jinja_env.filters["action_label"] = action_label

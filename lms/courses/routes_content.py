@@ -211,7 +211,7 @@ def _activity_data(form: ActivityForm, run: CourseRun, kind: str) -> dict:
     return data
 
 
-def _as_upload(file) -> services.Upload:
+def as_upload(file) -> services.Upload:
     file.stream.seek(0, 2)  # the upload is spooled to a temporary file: its size is known
     length = file.stream.tell()
     file.stream.seek(0)
@@ -221,11 +221,11 @@ def _as_upload(file) -> services.Upload:
 
 def _upload():
     file = request.files.get("file")
-    return _as_upload(file) if file is not None and file.filename else None
+    return as_upload(file) if file is not None and file.filename else None
 
 
 def _uploads(name: str) -> list[services.Upload]:
-    return [_as_upload(f) for f in request.files.getlist(name) if f and f.filename]
+    return [as_upload(f) for f in request.files.getlist(name) if f and f.filename]
 
 
 @bp.route("/sections/<int:section_id>/activities/new", methods=["GET", "POST"])

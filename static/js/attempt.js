@@ -3,7 +3,8 @@
 // lets an older one overwrite a newer one. Unconfirmed answers stay in local storage: after one failed save a
 // «Нет связи» banner shows and the saves are retried; after a reload they are put back into the form and sent.
 // The timer counts down the server's remaining time and is corrected by every save's answer.
-// Without this script the page is a plain form: its buttons save the page's answers.
+// A file chosen for an essay is sent at once, and kept in its field until the server has it.
+// Without this script the page is a plain form: its buttons save the page's answers and files.
 
 const form = document.querySelector('form[data-attempt]');
 const timerBox = document.querySelector('[data-timer]');
@@ -260,6 +261,71 @@ if (form) {
       setOffline(true);
       schedule(0);
     }
+  });
+
+  // Files of an essay: a chosen file is sent at once; «Remove» too. A file that could not be sent stays chosen
+  // in its field and goes with the page's next button (the plain form carries it).
+  async function sendFiles(box, url, body) {
+    const error = box.querySelector('[data-files-error]');
+    const input = box.querySelector('input[type="file"]');
+    say(form.dataset.savingText);
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json', 'X-CSRFToken': csrf },
+        body,
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (response.status === 409 || response.status === 404) {
+        shut(answer.error?.message);
+        return;
+      }
+      if (!response.ok) {
+        if (error) {
+          error.textContent = answer.error?.message || form.dataset.fileFailedText;
+          error.hidden = false;
+        }
+        if (input) input.setAttribute('aria-invalid', 'true');
+        say('');
+        return;
+      }
+      box.querySelector('[data-files-list]').outerHTML = answer.html;
+      if (error) error.hidden = true;
+      if (input) {
+        input.value = '';
+        input.removeAttribute('aria-invalid');
+      }
+      say(answer.message || form.dataset.savedText);
+    } catch {
+      if (error) {
+        error.textContent = form.dataset.fileFailedText;
+        error.hidden = false;
+      }
+      say('');
+    }
+  }
+
+  function upload(box) {
+    const input = box.querySelector('input[type="file"]');
+    if (!input || !input.files.length || closed) return;
+    const body = new FormData();
+    body.append('slot', box.dataset.slot);
+    for (const file of input.files) body.append(input.name, file);
+    sendFiles(box, box.dataset.uploadUrl, body);
+  }
+
+  form.addEventListener('change', (event) => {
+    const box = event.target.closest('[data-files]');
+    if (box && event.target.type === 'file') upload(box);
+  });
+  form.addEventListener('click', (event) => {
+    const button = event.target.closest('[data-remove-file], [data-attach]');
+    const box = button?.closest('[data-files]');
+    if (!box) return;
+    event.preventDefault();
+    if (button.matches('[data-attach]')) upload(box);
+    else sendFiles(box, button.dataset.url, new FormData());
   });
 
   if (Object.keys(pending).length) schedule(0);

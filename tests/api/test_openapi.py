@@ -48,7 +48,8 @@ def test_document_lists_every_endpoint_with_its_methods(app, client, world):
         "/api/v1/quizzes/{activity_id}/attempts", "/api/v1/quizzes/{activity_id}/grades",
         "/api/v1/attempts/{attempt_id}", "/api/v1/attempts/{attempt_id}/answers", "/api/v1/attempts/{attempt_id}/page",
         "/api/v1/attempts/{attempt_id}/check", "/api/v1/attempts/{attempt_id}/submit",
-        "/api/v1/attempts/{attempt_id}/review",
+        "/api/v1/attempts/{attempt_id}/review", "/api/v1/attempts/{attempt_id}/files",
+        "/api/v1/attempts/{attempt_id}/files/{file_id}",
     }
 
 

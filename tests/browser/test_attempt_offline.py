@@ -31,6 +31,17 @@ def _responses(app, attempt_id: int) -> dict[int, dict]:
     return {"state": state, **rows}
 
 
+def _files(app, attempt_id: int) -> list[str]:
+    from lms.assessment.models import AttemptFile, QuestionAttempt
+    from lms.extensions import db
+
+    with app.app_context():
+        names = list(db.session.scalars(select(AttemptFile.name).join(QuestionAttempt).where(
+            QuestionAttempt.attempt_id == attempt_id).order_by(AttemptFile.id)))
+        db.session.remove()
+    return names
+
+
 def test_answers_survive_a_lost_connection_and_a_reload(ui, live_server):
     tab = ui.new_tab("student")
     page = tab.page
@@ -72,6 +83,27 @@ def test_answers_survive_a_lost_connection_and_a_reload(ui, live_server):
     page.wait_for_function(f"() => window.localStorage.getItem('lms-attempt-{attempt_id}') === null", timeout=30_000)
     assert _responses(live_server.app, attempt_id)[2] == {"": "Ньютон"}
 
+    # The essay takes a file: sent as soon as it is chosen, removed with its button; a file chosen while the
+    # connection is down is not lost: it stays chosen, and «Приложить» sends it once the connection is back.
+    tab.goto(f"/attempts/{attempt_id}?page=4")
+    files = page.locator("[data-files]")
+    draft = {"name": "черновик.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8 draft"}
+    page.set_input_files("[data-files] input[type=file]", files=[draft])
+    files.locator("[data-files-list] li").filter(has_text="черновик.jpg").wait_for()
+    assert _files(live_server.app, attempt_id) == ["черновик.jpg"]
+    files.locator("[data-remove-file]").click()
+    files.locator("[data-files-list] li").wait_for(state="detached")
+    assert _files(live_server.app, attempt_id) == []
+    page.context.set_offline(True)
+    page.set_input_files("[data-files] input[type=file]", files=[{**draft, "name": "черновик-2.jpg"}])
+    files.locator("[data-files-error]").wait_for(state="visible")
+    assert "нет связи" in files.locator("[data-files-error]").inner_text()
+    page.context.set_offline(False)
+    files.locator("[data-attach]").click()
+    files.locator("[data-files-list] li").filter(has_text="черновик-2.jpg").wait_for()
+    assert files.locator("[data-files-error]").is_hidden()
+    assert _files(live_server.app, attempt_id) == ["черновик-2.jpg"]
+
     with page.expect_navigation():
         page.click("button[name=goto][value=summary]")
     with page.expect_navigation():
@@ -80,6 +112,7 @@ def test_answers_survive_a_lost_connection_and_a_reload(ui, live_server):
     recorded = _responses(live_server.app, attempt_id)
     assert recorded["state"] == "finished"
     assert recorded[1] == {"": "true"} and recorded[2] == {"": "Ньютон"}
+    assert "черновик-2.jpg" in page.content()
     assert not tab.page_errors and not tab.csp_errors, (tab.page_errors, tab.console_errors)
 
 
@@ -104,3 +137,8 @@ def test_quiz_pages_are_accessible(ui, live_server):
         page.click("main form[action$='/submit'] button[type=submit]")
     check_page(tab, tab.goto(f"/attempts/{attempt_id}/review"))
     check_page(teacher, teacher.goto(f"/attempts/{attempt_id}/review"))
+    # the manual grading of the essay, with its rubric
+    check_page(teacher, teacher.goto(f"/quizzes/{activity_id}/grading"))
+    link = teacher.page.locator("main table a[href*='/grading/']").first.get_attribute("href")
+    check_page(teacher, teacher.goto(link))
+    assert "Содержание" in teacher.page.content()  # the rubric's first criterion
