@@ -169,12 +169,13 @@ class QuestionType:
                "text": _text(definition.get("text"), "text", errors, limit=50000),
                "general_feedback": _text(definition.get("general_feedback"), "general_feedback", errors,
                                          required=False, limit=50000)}
-        files = _files(definition.get("files"), errors)
-        if files:
-            out["files"] = files
         try:
+            files = _files(definition.get("files"), errors)
+            if files:
+                out["files"] = files
             out.update(self._clean(definition, errors))
-        except (AttributeError, TypeError, KeyError):  # a list of strings where rows were expected, and the like
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+            # JSON of another shape (a list of strings where rows were expected…) is bad input, not a failure
             errors.setdefault("definition", _("The question is not in the expected form."))
         _raise(errors)
         return out

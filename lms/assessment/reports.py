@@ -6,15 +6,13 @@ Plain functions reading a fixed number of statements per report, whatever the nu
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
@@ -32,7 +30,6 @@ from lms.assessment.models import (
     QuizSlot,
 )
 from lms.core.i18n import fmt_number
-from lms.core.validators import neutralize_formula, xlsx_cell
 from lms.courses.models import HOLDS_PLACE, Enrolment
 from lms.extensions import db
 
@@ -94,13 +91,45 @@ class ResultRow:
             and self.attempt.sum_marks is None
 
 
-def results(quiz: Quiz, *, group_id: int | None = None) -> list[ResultRow]:
+def _attempts_in(quiz: Quiz, group_id: int | None):
+    """The quiz's attempts (previews left out), of one group's learners when ``group_id`` is given."""
+    stmt = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.is_preview.is_(False))
+    if group_id is not None:
+        stmt = stmt.join(Enrolment, and_(Enrolment.run_id == quiz.run_id, Enrolment.user_id == QuizAttempt.user_id)) \
+            .where(Enrolment.group_id == group_id)
+    return stmt
+
+
+def learners(quiz: Quiz, *, group_id: int | None = None):
+    """The people the results list, by name: the learners holding a place (of the group) and whoever attempted
+    (a statement, to page through)."""
+    holding = select(Enrolment.user_id).where(Enrolment.run_id == quiz.run_id,
+                                              Enrolment.status.in_(sorted(HOLDS_PLACE)))
+    if group_id is not None:
+        holding = holding.where(Enrolment.group_id == group_id)
+    attempted = _attempts_in(quiz, group_id).with_only_columns(QuizAttempt.user_id)
+    return select(User).where(or_(User.id.in_(holding), User.id.in_(attempted))) \
+        .order_by(User.surname, User.name, User.id)
+
+
+def result_counts(quiz: Quiz, *, group_id: int | None = None) -> tuple[int, int]:
+    """(attempts, submitted attempts waiting for a teacher) of the whole list."""
+    rows = _attempts_in(quiz, group_id).subquery()
+    waiting = and_(rows.c.state == AttemptState.FINISHED, rows.c.sum_marks.is_(None))
+    total, held = db.session.execute(select(func.count(), func.count().filter(waiting)).select_from(rows)).one()
+    return total, held or 0
+
+
+def results(quiz: Quiz, *, group_id: int | None = None, users: list[User] | None = None) -> list[ResultRow]:
     """A row per attempt of every learner (previews left out) and a row for each learner holding a place
-    who has not attempted, by name and attempt number. ``group_id``: only that group's learners."""
+    who has not attempted, by name and attempt number. ``group_id``: only that group's learners; ``users``:
+    only these (a page of ``learners``)."""
     enrolments = {e.user_id: e for e in db.session.scalars(select(Enrolment).where(Enrolment.run_id == quiz.run_id))}
     stmt = (select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.is_preview.is_(False))
             .options(selectinload(QuizAttempt.user), selectinload(QuizAttempt.questions))
             .order_by(QuizAttempt.user_id, QuizAttempt.number))
+    if users is not None:
+        stmt = stmt.where(QuizAttempt.user_id.in_([u.id for u in users]))
     slot_ids = [s.id for s in quiz.slots]
     rows: list[ResultRow] = []
     attempted = set()
@@ -120,11 +149,15 @@ def results(quiz: Quiz, *, group_id: int | None = None) -> list[ResultRow]:
         rows.append(ResultRow(attempt.user, group, attempt,
                               engine.attempt_grade(quiz, attempt) if finished else None,
                               attempt.finished_at - attempt.started_at if attempt.finished_at else None, marks))
+    wanted = None if users is None else {u.id for u in users}
     missing = [e.user_id for e in enrolments.values() if e.status in HOLDS_PLACE and e.user_id not in attempted
-               and (group_id is None or e.group_id == group_id)]
+               and (group_id is None or e.group_id == group_id) and (wanted is None or e.user_id in wanted)]
     if missing:
-        for user in db.session.scalars(select(User).where(User.id.in_(missing))):
-            rows.append(ResultRow(user, enrolments[user.id].group_id, marks=[None] * len(slot_ids)))
+        missing = set(missing)
+        people = users if users is not None else db.session.scalars(select(User).where(User.id.in_(missing)))
+        for user in people:
+            if user.id in missing:
+                rows.append(ResultRow(user, enrolments[user.id].group_id, marks=[None] * len(slot_ids)))
     rows.sort(key=lambda r: (r.user.surname.lower(), r.user.name.lower(), r.user.id,
                              r.attempt.number if r.attempt else 0))
     return rows
@@ -165,28 +198,6 @@ def result_table(quiz: Quiz, rows: list[ResultRow], zone: str) -> list[list]:
                     duration_text(r.duration) if r.duration is not None else "",
                     "" if r.grade is None else r.grade] + ["" if m is None else round(m, 2) for m in r.marks])
     return out
-
-
-def to_csv(table: list[list]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    for row in table:
-        writer.writerow([neutralize_formula(fmt_number(c) if isinstance(c, float) else c) for c in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
-
-
-def to_xlsx(sheets: list[tuple[str, list[list]]]) -> bytes:
-    """Sheets of rows (title, rows) as an .xlsx workbook."""
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    for title, rows in sheets:
-        ws = wb.create_sheet(title=str(title)[:31])
-        for row in rows:
-            ws.append([xlsx_cell(c) for c in row])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 # --- grading by a person ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from lms.core.errors import Conflict, DomainError, ValidationError
 from lms.core.i18n import fmt_number
 from lms.core.loading import MAX_ID, get_or_404
 from lms.core.permissions import require
+from lms.core.tables import csv_bytes, xlsx_bytes
 from lms.core.templating import translated
 from lms.courses import permissions as perm
 from lms.courses.content import sanitize
@@ -455,10 +456,17 @@ def _change_rows(quiz: Quiz, changes: list[attempts.Change]) -> list[dict]:
 def _results_page(activity: Activity, run: CourseRun, quiz: Quiz, *, changes: list[dict] | None = None,
                   status: int = 200):
     group_id = group_arg(run)
-    rows = reports.results(quiz, group_id=group_id)
-    return render_template("quiz_admin/results.html", rows=rows, group_id=group_id, changes=changes,
+    page = db.paginate(reports.learners(quiz, group_id=group_id), per_page=RESULTS_PER_PAGE, error_out=False)
+    rows = reports.results(quiz, group_id=group_id, users=list(page.items))
+    attempted, waiting = reports.result_counts(quiz, group_id=group_id)
+    return render_template("quiz_admin/results.html", rows=rows, group_id=group_id, changes=changes, page=page,
+                           attempted=attempted, waiting=waiting,
                            can_regrade=perm.can_edit_content(current_user, run), duration=reports.duration_text,
                            **_context(activity, run, quiz)), status
+
+
+#: Learners per page of the results (each with all their attempts).
+RESULTS_PER_PAGE = 100
 
 
 @bp.route("/quizzes/<int:activity_id>/results")
@@ -475,7 +483,7 @@ def results_export(activity_id: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     table = reports.result_table(quiz, reports.results(quiz, group_id=group_arg(run)), _zone(run))
-    body = reports.to_csv(table) if fmt == "csv" else reports.to_xlsx([(_("Results"), table)])
+    body = csv_bytes(table) if fmt == "csv" else xlsx_bytes([(_("Results"), table)])
     mimetype = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="quiz-{activity.id}-results.{fmt}"'})
@@ -626,7 +634,7 @@ def statistics(activity_id: int):
     report = reports.quiz_report(quiz, which)
     fmt = request.args.get("format", "html")
     if fmt == "xlsx":
-        body = reports.to_xlsx(reports.report_sheets(report, activity.title))
+        body = xlsx_bytes(reports.report_sheets(report, activity.title))
         return Response(body, mimetype=XLSX, headers={
             "Content-Disposition": f'attachment; filename="quiz-{activity.id}-statistics.xlsx"'})
     if fmt != "html":

@@ -8,8 +8,6 @@ The whole sheet of a run is read in a fixed number of statements, however many l
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -20,7 +18,7 @@ from lms.assessment.models import Quiz, QuizGrade
 from lms.core import audit
 from lms.core.errors import ValidationError
 from lms.core.i18n import fmt_number
-from lms.core.validators import neutralize_formula, xlsx_cell
+from lms.core.tables import csv_bytes, xlsx_bytes
 from lms.courses.models import (
     HOLDS_PLACE,
     Activity,
@@ -322,21 +320,8 @@ def export_rows(data: Sheet) -> list[list[str]]:
 
 
 def to_csv(data: Sheet) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    for row in export_rows(data):
-        writer.writerow([neutralize_formula(c) for c in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
-
+    return csv_bytes(export_rows(data))
 
 
 def to_xlsx(data: Sheet) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=_("Grades")[:31])
-    for row in export_rows(data):
-        ws.append([xlsx_cell(c) for c in row])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes([(_("Grades"), export_rows(data))])

@@ -277,6 +277,22 @@ def test_results_list_every_learner_and_export(teacher, world, setup):
     assert teacher.get(url(setup, "results.pdf")).status_code == 404
 
 
+def test_results_are_paged_by_learner_with_the_counts_of_the_whole_list(teacher, world, setup, monkeypatch):
+    from lms.assessment import routes_quiz_admin
+
+    monkeypatch.setattr(routes_quiz_admin, "RESULTS_PER_PAGE", 1)
+    first, second = sorted((world.student_a, world.student_b), key=lambda u: (u.surname, u.name, u.id))
+    finish(setup, second)  # the essay waits for a teacher
+    page1, page2 = (text_of(teacher.get(url(setup, "results") + f"?page={n}")) for n in (1, 2))
+    assert first.full_name in page1 and second.full_name not in page1
+    assert second.full_name in page2 and first.full_name not in page2
+    assert "Попыток: 1; ждут оценивания: 1." in page1  # the whole list's, not the page's
+    assert "Страница 1 из 2" in page1
+    assert teacher.get(url(setup, "results") + "?page=99").status_code == 200  # past the end: an empty page
+    assert len(list(csv.reader(io.StringIO(teacher.get(url(setup, "results.csv")).get_data(as_text=True)),
+                               delimiter=";"))) == 3  # the export is never paged
+
+
 def test_regrade_dry_run_shows_and_changes_nothing_then_applies(teacher, world):
     s = make_quiz_setup(world, essay=False, random_count=0)
     attempt = attempts.start(s.quiz, world.student_a)
