@@ -489,9 +489,7 @@ def _save_question(bank: QuestionBank, data: dict, question: Question | None = N
 
 def _tag_filter(tag: str):
     # Tags are a JSON list: the tag, quoted as JSON writes it, inside the list's text (as the bank page).
-    quoted = json.dumps(" ".join(tag.split()))
-    return cast(Question.tags, String).like(
-        "%" + quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%", escape="!")
+    return cast(Question.tags, String).contains(json.dumps(" ".join(tag.split())), autoescape=True)
 
 
 # --- helpers: quizzes and attempts --------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from lms.accounts.models import User
 from lms.assessment import gift, moodle_xml, qtypes
@@ -86,34 +86,60 @@ def share(bank: QuestionBank, organization_ids: list[int], *, by: User | None) -
     audit.record("bank_shared", actor=by, organization=bank.organization_id, obj=bank, organizations=sorted(wanted))
 
 
+def _path_names(path: str) -> list[str]:
+    return [p.strip()[:200] for p in str(path or "").split("/") if p.strip()]
+
+
+class CategoryFinder:
+    """A bank's categories read once, then found by path and made (with their parents) when missing: an import
+    of many questions reads the category tree in one statement instead of one per question and path segment."""
+
+    def __init__(self, bank: QuestionBank):
+        self.bank = bank
+        self._by_key: dict[tuple[int | None, str], QuestionCategory] = {}
+        for c in db.session.scalars(select(QuestionCategory).where(QuestionCategory.bank_id == bank.id)
+                                    .order_by(QuestionCategory.id)):
+            self._by_key.setdefault((c.parent_id, c.name), c)  # two same-named siblings: the older one
+
+    def path(self, path: str) -> QuestionCategory | None:
+        """The category at ``path`` («Олимпиада/Математика»), made with its parents when missing (None: the top)."""
+        parent = None
+        for name in _path_names(path):
+            key = (parent.id if parent else None, name)
+            found = self._by_key.get(key)
+            if found is None:
+                found = QuestionCategory(bank_id=self.bank.id, parent_id=key[0], name=name)
+                db.session.add(found)
+                db.session.flush()  # its id is the parent of the next segment
+                self._by_key[key] = found
+            parent = found
+        return parent
+
+
 def category_path(bank: QuestionBank, path: str) -> QuestionCategory | None:
-    """The category at ``path`` («Олимпиада/Математика»), made with its parents when missing (None: the top)."""
-    parent = None
-    for name in [p.strip()[:200] for p in str(path or "").split("/") if p.strip()]:
-        found = db.session.scalar(select(QuestionCategory).where(
-            QuestionCategory.bank_id == bank.id, QuestionCategory.name == name,
-            QuestionCategory.parent_id.is_(None) if parent is None else QuestionCategory.parent_id == parent.id))
-        if found is None:
-            found = QuestionCategory(bank_id=bank.id, parent_id=parent.id if parent else None, name=name)
-            db.session.add(found)
-            db.session.flush()
-        parent = found
-    return parent
+    """The category at ``path`` («Олимпиада/Математика»), made with its parents when missing (None: the top).
+    For many paths of one bank, use one ``CategoryFinder``."""
+    return CategoryFinder(bank).path(path)
 
 
-def category_paths(bank: QuestionBank) -> dict[int, str]:
-    """Every category's full path, in one statement."""
-    rows = {c.id: c for c in db.session.scalars(select(QuestionCategory).where(QuestionCategory.bank_id == bank.id))}
+def paths_of(rows: list[QuestionCategory]) -> dict[int, str]:
+    """Every category's full path, from one bank's categories already read."""
+    by_id = {c.id: c for c in rows}
 
     def path(c: QuestionCategory) -> str:
         parts, seen = [], set()
         while c is not None and c.id not in seen:
             seen.add(c.id)
             parts.append(c.name)
-            c = rows.get(c.parent_id) if c.parent_id else None
+            c = by_id.get(c.parent_id) if c.parent_id else None
         return "/".join(reversed(parts))
 
-    return {i: path(c) for i, c in rows.items()}
+    return {i: path(c) for i, c in by_id.items()}
+
+
+def category_paths(bank: QuestionBank) -> dict[int, str]:
+    """Every category's full path, in one statement."""
+    return paths_of(list(db.session.scalars(select(QuestionCategory).where(QuestionCategory.bank_id == bank.id))))
 
 
 # --- questions -----------------------------------------------------------------------------------
@@ -182,21 +208,38 @@ def read(data: bytes, fmt: str) -> gift.Result:
 
 
 def import_questions(bank: QuestionBank, data: bytes, fmt: str, *, by: User | None, dry_run: bool) -> ImportReport:
-    """Read the file; with any bad question nothing is written (every one is listed), and with ``dry_run``
-    nothing is written either — the report is the preview."""
-    result = read(data, fmt)
+    """Read the file and import it (``import_parsed``)."""
+    return import_parsed(bank, read(data, fmt), fmt, by=by, dry_run=dry_run)
+
+
+def import_parsed(bank: QuestionBank, result: gift.Result, fmt: str, *, by: User | None,
+                  dry_run: bool) -> ImportReport:
+    """Import a file already read (``read``): with any bad question nothing is written (every one is listed),
+    and with ``dry_run`` nothing is written either — the report is the preview. The bank's categories are read
+    once for the whole file."""
     report = ImportReport(questions=len(result.questions), categories={q.category for q in result.questions},
                           errors=list(result.errors))
     if report.errors or dry_run:
         return report
     if not result.questions:
         raise ValidationError(_("The file has no questions."), field="file")
+    categories = CategoryFinder(bank)
     for parsed in result.questions:
-        add_question(bank, parsed.definition, by=by, name=parsed.name, category=category_path(bank, parsed.category))
+        add_question(bank, parsed.definition, by=by, name=parsed.name, category=categories.path(parsed.category))
     report.written = True
     audit.record("questions_imported", actor=by, organization=bank.organization_id or bank.run.host_organization_id,
                  obj=bank, count=report.questions, format=fmt)
     return report
+
+
+def current_versions(questions: list[Question]) -> dict[int, QuestionVersion]:
+    """Each question's current version by its id, in one statement (not their histories)."""
+    ids = sorted({q.id for q in questions})
+    if not ids:
+        return {}
+    return {v.question_id: v for v in db.session.scalars(select(QuestionVersion).join(Question, and_(
+        QuestionVersion.question_id == Question.id, QuestionVersion.version == Question.current_version))
+        .where(Question.id.in_(ids)))}
 
 
 def export_questions(bank: QuestionBank, fmt: str) -> bytes:
@@ -205,10 +248,8 @@ def export_questions(bank: QuestionBank, fmt: str) -> bytes:
     paths = category_paths(bank)
     questions = db.session.scalars(select(Question).where(Question.bank_id == bank.id)
                                    .order_by(Question.category_id, Question.id)).all()
-    versions = {(v.question_id, v.version): v for v in db.session.scalars(select(QuestionVersion).where(
-        QuestionVersion.question_id.in_([q.id for q in questions])))} if questions else {}
-    triples = [(paths.get(q.category_id, ""), q.name, versions[(q.id, q.current_version)].definition)
-               for q in questions]
+    versions = current_versions(questions)
+    triples = [(paths.get(q.category_id, ""), q.name, versions[q.id].definition) for q in questions]
     out = FORMATS[fmt].export(triples)
     return out if isinstance(out, bytes) else out.encode("utf-8")
 
@@ -237,11 +278,10 @@ def _bank_of(category: QuestionCategory) -> QuestionBank:
     return db.session.get(QuestionBank, category.bank_id)
 
 
-def descendant_ids(bank: QuestionBank, category_id: int) -> set[int]:
-    """The category and every category below it, in one statement."""
+def descendants_of(pairs, category_id: int) -> set[int]:
+    """The category and every category below it, from (id, parent id) pairs of its bank already read."""
     children: dict[int | None, list[int]] = {}
-    for cid, parent in db.session.execute(select(QuestionCategory.id, QuestionCategory.parent_id)
-                                          .where(QuestionCategory.bank_id == bank.id)):
+    for cid, parent in pairs:
         children.setdefault(parent, []).append(cid)
     out, todo = set(), [category_id]
     while todo:
@@ -250,6 +290,12 @@ def descendant_ids(bank: QuestionBank, category_id: int) -> set[int]:
             out.add(current_id)
             todo.extend(children.get(current_id, []))
     return out
+
+
+def descendant_ids(bank: QuestionBank, category_id: int) -> set[int]:
+    """The category and every category below it, in one statement."""
+    return descendants_of(db.session.execute(select(QuestionCategory.id, QuestionCategory.parent_id)
+                                             .where(QuestionCategory.bank_id == bank.id)), category_id)
 
 
 def add_category(bank: QuestionBank, name: str, *, parent: QuestionCategory | None = None) -> QuestionCategory:
@@ -362,6 +408,7 @@ def copy_questions(questions: list[Question], bank: QuestionBank, category: Ques
     from copy import deepcopy
 
     _check_target(questions, bank, category)
+    originals = current_versions(questions)
     copies = []
     for question in questions:
         name = question.name if question.bank_id != bank.id else _("%(name)s (copy)", name=question.name)[:255]
@@ -369,7 +416,7 @@ def copy_questions(questions: list[Question], bank: QuestionBank, category: Ques
                              qtype=question.qtype, subject=question.subject, grade=question.grade,
                              difficulty=question.difficulty, tags=list(question.tags or []), current_version=1,
                              created_by_id=getattr(by, "id", None))
-        duplicate.versions.append(QuestionVersion(version=1, definition=deepcopy(current(question).definition),
+        duplicate.versions.append(QuestionVersion(version=1, definition=deepcopy(originals[question.id].definition),
                                                   created_by_id=getattr(by, "id", None)))
         db.session.add(duplicate)
         copies.append(duplicate)

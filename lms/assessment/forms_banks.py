@@ -227,6 +227,9 @@ TYPE_FIELDS = {
         "max_words": StringField(_l("At most, words"), default="0", description=_l("0 — no limit.")),
         "attachments": StringField(_l("Files the learner may attach"), default="0", description=_l("From 0 to 10.")),
         "grader_info": TextAreaField(_l("Information for graders"), render_kw={"rows": 3}),
+        "rubric": TextAreaField(_l("Rubric"), render_kw={"rows": 4}, description=_l(
+            "Optional. A criterion per line: «Criterion: level = points; level = points». The grader chooses a "
+            "level for each criterion; the answer gets the chosen levels' share of the best levels' sum.")),
     },
     "cloze": {},
     "gapselect": {

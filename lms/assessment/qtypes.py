@@ -458,9 +458,9 @@ class Essay(QuestionType):
             limits[key] = int(value)
         if limits["max_words"] and limits["min_words"] > limits["max_words"]:
             errors["min_words"] = _("The minimum cannot exceed the maximum.")
+        rubric = self._rubric(definition.get("rubric"), errors)
         return {**limits, "grader_info": _text(definition.get("grader_info"), "grader_info", errors,
-                                               required=False, limit=50000),
-                "rubric": self._rubric(definition.get("rubric"), errors)}
+                                               required=False, limit=50000), **({"rubric": rubric} if rubric else {})}
 
     @staticmethod
     def _rubric(value, errors: dict) -> list[dict]:

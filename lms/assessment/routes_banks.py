@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -51,6 +52,7 @@ from lms.core.loading import MAX_ID, get_or_404, get_or_none
 from lms.core.permissions import require
 from lms.core.storage import ObjectNotFound, content_disposition, get_storage
 from lms.core.templating import translated
+from lms.courses import grading
 from lms.extensions import db
 from lms.orgs.models import Organization
 
@@ -159,11 +161,15 @@ def new_bank():
 
 # --- a bank: categories, questions, sharing ------------------------------------------------------------
 
-def _tree(bank: QuestionBank) -> list[dict]:
-    """The category tree: [{"category", "count" (questions in it), "children": [...]}], siblings by name."""
-    rows = list(db.session.scalars(select(QuestionCategory).where(QuestionCategory.bank_id == bank.id)))
-    counts = dict(db.session.execute(select(Question.category_id, func.count()).where(Question.bank_id == bank.id)
-                                     .group_by(Question.category_id)).all())
+def _categories_of(bank_ids) -> list[QuestionCategory]:
+    """The categories of these banks, in one statement."""
+    ids = sorted(set(bank_ids))
+    return list(db.session.scalars(select(QuestionCategory).where(QuestionCategory.bank_id.in_(ids)))) if ids else []
+
+
+def _tree(rows: list[QuestionCategory], counts: dict[int | None, int]) -> list[dict]:
+    """The category tree from a bank's categories and its questions per category: [{"category", "count"
+    (questions in it), "children": [...]}], siblings by name."""
     children: dict[int | None, list[QuestionCategory]] = {}
     known = {c.id for c in rows}
     for c in rows:
@@ -181,11 +187,14 @@ def _tree(bank: QuestionBank) -> list[dict]:
     return nodes(None)
 
 
-def _category_choices(bank: QuestionBank, top: str, *, exclude: set[int] | None = None) -> list[tuple[str, str]]:
-    paths = services.category_paths(bank)
+def _choices_of(paths: dict[int, str], top: str, *, exclude: set[int] | None = None) -> list[tuple[str, str]]:
     items = sorted(((str(i), p) for i, p in paths.items() if not exclude or i not in exclude),
                    key=lambda ip: ip[1].casefold())
     return [("", top)] + items
+
+
+def _category_choices(bank: QuestionBank, top: str, *, exclude: set[int] | None = None) -> list[tuple[str, str]]:
+    return _choices_of(services.category_paths(bank), top, exclude=exclude)
 
 
 class Filters:
@@ -208,22 +217,19 @@ class Filters:
         return {k: v for k, v in vars(self).items() if v}
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return f"%{escaped}%"
-
-
-def _questions_stmt(bank: QuestionBank, flt: Filters):
+def _questions_stmt(bank: QuestionBank, flt: Filters, categories: list[QuestionCategory]):
+    """The filtered questions; ``categories`` are the bank's (a category's filter takes its subcategories too)."""
     stmt = select(Question).where(Question.bank_id == bank.id)
     if flt.category == "none":
         stmt = stmt.where(Question.category_id.is_(None))
     elif flt.category:
-        stmt = stmt.where(Question.category_id.in_(sorted(services.descendant_ids(bank, int(flt.category)))))
+        below = services.descendants_of([(c.id, c.parent_id) for c in categories], int(flt.category))
+        stmt = stmt.where(Question.category_id.in_(sorted(below)))
     if flt.qtype:
         stmt = stmt.where(Question.qtype == flt.qtype)
     if flt.tag:
         # Tags are a JSON list: the tag, quoted as JSON writes it, inside the list's text.
-        stmt = stmt.where(cast(Question.tags, String).like(_like_raw(json.dumps(flt.tag)), escape="!"))
+        stmt = stmt.where(cast(Question.tags, String).contains(json.dumps(flt.tag), autoescape=True))
     if flt.subject:
         stmt = stmt.where(Question.subject == flt.subject)
     if flt.grade:
@@ -231,16 +237,13 @@ def _questions_stmt(bank: QuestionBank, flt: Filters):
     if flt.difficulty:
         stmt = stmt.where(Question.difficulty == flt.difficulty)
     if flt.q:
-        like = _like(flt.q)
+        needle = flt.q.lower()
         stmt = stmt.join(QuestionVersion, and_(QuestionVersion.question_id == Question.id,
                                                QuestionVersion.version == Question.current_version))
-        stmt = stmt.where(func.lower(Question.name).like(like, escape="!")
-                          | func.lower(QuestionVersion.definition["text"].as_string()).like(like, escape="!"))
+        stmt = stmt.where(func.lower(Question.name).contains(needle, autoescape=True)
+                          | func.lower(QuestionVersion.definition["text"].as_string()).contains(needle,
+                                                                                              autoescape=True))
     return stmt.order_by(Question.name, Question.id)
-
-
-def _like_raw(text: str) -> str:
-    return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
 
 
 def _share_candidates(bank: QuestionBank) -> list[Organization]:
@@ -252,49 +255,48 @@ def _share_candidates(bank: QuestionBank) -> list[Organization]:
         Organization.is_active.is_(True)).order_by(Organization.short_name)))
 
 
-def _targets() -> list[tuple[QuestionBank, list[tuple[int, str]]]]:
-    """Banks the person may edit (the targets of a move or a copy), each with its categories' paths."""
-    banks_ = list(db.session.scalars(select(QuestionBank).where(
+def _target_banks() -> list[QuestionBank]:
+    """Banks the person may edit: the targets of a move or a copy."""
+    return list(db.session.scalars(select(QuestionBank).where(
         *_where(services.banks_condition(current_user, editable=True)))
         .order_by(QuestionBank.name, QuestionBank.id).limit(MAX_TARGET_BANKS)))
-    rows = db.session.scalars(select(QuestionCategory).where(
-        QuestionCategory.bank_id.in_([b.id for b in banks_]))) if banks_ else []
-    by_id = {c.id: c for c in rows}
 
-    def path(c):
-        parts, seen = [], set()
-        while c is not None and c.id not in seen:
-            seen.add(c.id)
-            parts.append(c.name)
-            c = by_id.get(c.parent_id) if c.parent_id else None
-        return "/".join(reversed(parts))
 
-    paths: dict[int, list[tuple[int, str]]] = {}
-    for c in by_id.values():
-        paths.setdefault(c.bank_id, []).append((c.id, path(c)))
-    return [(b, sorted(paths.get(b.id, []), key=lambda ip: ip[1].casefold())) for b in banks_]
+def _targets(banks_: list[QuestionBank],
+             rows: list[QuestionCategory]) -> list[tuple[QuestionBank, list[tuple[int, str]]]]:
+    """Each target bank with its categories' paths (``rows``: their categories, read already)."""
+    by_bank: dict[int, list[QuestionCategory]] = {}
+    for c in rows:
+        by_bank.setdefault(c.bank_id, []).append(c)
+    return [(b, sorted(services.paths_of(by_bank.get(b.id, [])).items(), key=lambda ip: ip[1].casefold()))
+            for b in banks_]
 
 
 def _bank_page(bank: QuestionBank, *, category_form: CategoryForm | None = None, errors: dict | None = None,
                chosen: list[int] | None = None, status: int = 200):
     editing = services.can_edit_bank(current_user, bank)
-    paths = services.category_paths(bank)
+    target_banks = _target_banks()
+    # One read of the categories: this bank's (tree, filter, choices) and the targets' (move and copy).
+    rows = _categories_of([bank.id] + [b.id for b in target_banks])
+    own = [c for c in rows if c.bank_id == bank.id]
+    paths = services.paths_of(own)
     flt = Filters(request.args, paths)
-    page = db.paginate(_questions_stmt(bank, flt), per_page=QUESTIONS_PER_PAGE, error_out=False)
+    page = db.paginate(_questions_stmt(bank, flt, own), per_page=QUESTIONS_PER_PAGE, error_out=False)
     if category_form is None:
         category_form = CategoryForm(formdata=None, prefix="cat")
-    category_form.parent.choices = _category_choices(bank, _("— the top of the bank —"))
-    facets = db.session.execute(select(Question.subject, Question.tags).where(Question.bank_id == bank.id)).all()
-    subjects = sorted({s for s, _t in facets if s}, key=str.casefold)
-    tags = sorted({t for _s, ts in facets for t in (ts or [])}, key=str.casefold)
+    category_form.parent.choices = _choices_of(paths, _("— the top of the bank —"))
+    # Every question's category, subject and tags: the counts (per category, in all, outside any) and the facets.
+    facets = db.session.execute(select(Question.category_id, Question.subject, Question.tags)
+                                .where(Question.bank_id == bank.id)).all()
+    counts = Counter(category_id for category_id, _s, _t in facets)
+    subjects = sorted({s for _c, s, _t in facets if s}, key=str.casefold)
+    tags = sorted({t for _c, _s, ts in facets for t in (ts or [])}, key=str.casefold)
     shared = {s.organization_id for s in bank.shares}
     return render_template(
-        "banks/view.html", bank=bank, editing=editing, tree=_tree(bank), paths=paths, flt=flt, page=page,
+        "banks/view.html", bank=bank, editing=editing, tree=_tree(own, counts), paths=paths, flt=flt, page=page,
         args=flt.args(), subjects=subjects, tags=tags, category_form=category_form,
-        candidates=_share_candidates(bank) if editing else [], shared=shared, targets=_targets(),
-        total=db.session.scalar(select(func.count()).select_from(Question).where(Question.bank_id == bank.id)),
-        uncategorised=db.session.scalar(select(func.count()).select_from(Question).where(
-            Question.bank_id == bank.id, Question.category_id.is_(None))),
+        candidates=_share_candidates(bank) if editing else [], shared=shared, targets=_targets(target_banks, rows),
+        total=sum(counts.values()), uncategorised=counts.get(None, 0),
         errors=errors or {}, chosen=set(chosen or [])), status
 
 
@@ -505,13 +507,14 @@ def import_questions(bank_id: int):
     if upload is None:
         return _import_page(bank, form, 422)
     data, fmt, filename = upload
-    report = services.import_questions(bank, data, fmt, by=current_user, dry_run=True)
+    parsed = services.read(data, fmt)  # read once: the report and the list come from it
+    report = services.import_parsed(bank, parsed, fmt, by=current_user, dry_run=True)
     db.session.rollback()  # a preview writes nothing (nor should anything be pending)
     whole_file = [reason for line, reason in report.errors if not line]  # too large, not UTF-8, not XML…
     if whole_file or not (report.questions or report.errors):
         form.file.errors = whole_file or [_("The file has no questions.")]
         return _import_page(bank, form, 422)
-    listed = services.read(data, fmt).questions[:PREVIEW_LIST]
+    listed = parsed.questions[:PREVIEW_LIST]
     if report.errors:
         return _import_page(bank, form, 422, report=report, listed=listed, fmt=fmt, filename=filename)
     digest = hashlib.sha256(data).hexdigest()
@@ -537,8 +540,9 @@ def confirm_import(bank_id: int):
         form.file.errors = [_("The checked file is no longer kept (more than %(n)d hours passed, or it was "
                               "imported already). Upload it again.", n=int(PREVIEW_TTL.total_seconds() // 3600))]
         return _import_page(bank, form, 422)
+    parsed = services.read(data, fmt)
     try:
-        report = services.import_questions(bank, data, fmt, by=current_user, dry_run=False)
+        report = services.import_parsed(bank, parsed, fmt, by=current_user, dry_run=False)
     except DomainError as exc:
         db.session.rollback()
         form = ImportForm(formdata=None)
@@ -547,7 +551,7 @@ def confirm_import(bank_id: int):
     if not report.written:
         db.session.rollback()
         return _import_page(bank, ImportForm(formdata=None), 422, report=report,
-                            listed=services.read(data, fmt).questions[:PREVIEW_LIST], fmt=fmt)
+                            listed=parsed.questions[:PREVIEW_LIST], fmt=fmt)
     db.session.commit()
     get_storage().delete(_import_key(bank, digest, fmt))
     flash(_("Imported questions: %(n)d.", n=report.questions), "success")
@@ -631,7 +635,7 @@ def _form_data(question: Question, definition: dict) -> dict:
         data.update(items=list(d.get("items", [])), all_or_nothing=d.get("all_or_nothing", False))
     elif kind == "essay":
         data.update({k: str(d.get(k, 0)) for k in ("min_words", "max_words", "attachments")},
-                    grader_info=d.get("grader_info", ""))
+                    grader_info=d.get("grader_info", ""), rubric=grading.rubric_text(d.get("rubric") or []))
     elif kind == "gapselect":
         data.update(options=[{"text": o["text"], "group": str(o["group"])} for o in d.get("options", [])],
                     shuffle=d.get("shuffle", True))
@@ -725,6 +729,8 @@ def _definition(qtype: str, form, question: Question | None, current_definition:
     for key in ("tolerance_type", "unit_penalty", "min_words", "max_words", "attachments", "grader_info"):
         if key in f:
             d[key] = f[key].data if f[key].data is not None else ""
+    if "rubric" in f:
+        d["rubric"] = (f["rubric"].data or "").strip()  # only blank lines: no rubric
     for name in ROW_LISTS.get(qtype, ()):
         rows, maps[name] = _collect(form, name, keep_inner_blanks=name == "options")
         d[name] = rows

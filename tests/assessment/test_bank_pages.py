@@ -177,6 +177,24 @@ def test_the_question_list_filters_and_pages(client, world, login_as, bank):
     assert "qtype=essay" in re.search(r'<a href="([^"]+)" rel="next"', first.get_data(as_text=True)).group(1)
 
 
+def test_percent_and_underscore_in_a_filter_are_taken_literally(client, world, login_as, bank):
+    tf(bank, "Скидка 50% на всё", tags=["5_класс"])
+    tf(bank, "Скидка 500 рублей", tags=["5-класс", "5x класс"])
+    tf(bank, "Скидка 50 процентов", tags=["5класс"])
+    banks.add_question(bank, {"qtype": "essay", "text": "Решите: a_b = ?"}, by=None, name="Эссе")
+    db.session.commit()
+    login_as(client, world.methodologist_a)
+    url = f"/banks/{bank.id}"
+    assert names(client.get(f"{url}?q=50%25")) == {"Скидка 50% на всё"}
+    assert names(client.get(f"{url}?q=%25")) == {"Скидка 50% на всё"}
+    assert names(client.get(f"{url}?q=a_b")) == {"Эссе"}  # in the text
+    assert names(client.get(f"{url}?q=_")) == {"Эссе"}
+    assert names(client.get(f"{url}?q=0_")) == set()
+    assert names(client.get(f"{url}?tag=5_класс")) == {"Скидка 50% на всё"}
+    assert names(client.get(f"{url}?tag=5%25")) == set()
+    assert names(client.get(f"{url}?q=/")) == set()  # the escape character itself is plain too
+
+
 def test_sharing_offers_the_municipality_and_refuses_strangers(client, world, login_as, bank):
     login_as(client, world.methodologist_a)
     page = text_of(client.get(f"/banks/{bank.id}"))
@@ -424,7 +442,8 @@ class _FormValues(HTMLParser):
             self.values += [(self._select, v) for v in chosen]
             self._select = None
         elif tag == "textarea" and self._textarea:
-            self.values.append((self._textarea, "".join(self._text).removeprefix("\n")))
+            # A browser drops the line break that opens a textarea (WTForms writes it as CR LF).
+            self.values.append((self._textarea, "".join(self._text).removeprefix("\r").removeprefix("\n")))
             self._textarea = None
 
 
@@ -490,6 +509,56 @@ def test_a_wrong_edit_changes_nothing(client, world, login_as, bank):
     assert banks.current(question).definition["text"] == "Земля круглая"
     forged = client.post(f"/questions/{question.id}/edit", data={**data, "grade": "", "category": "987654"})
     assert forged.status_code == 422 and field_error(forged, "category") and question.current_version == 1
+
+
+RUBRIC = ("Полнота раскрытия: не раскрыта = 0; частично = 2; полностью = 4\n"
+          "Грамотность: много ошибок = 0; без ошибок = 1")
+
+
+def test_an_essays_rubric_is_saved_as_criteria_and_shown_again(client, world, login_as, bank):
+    question = banks.add_question(bank, {"qtype": "essay", "text": "Опишите урок"}, by=None, name="Эссе")
+    db.session.commit()
+    login_as(client, world.teacher_a)
+    assert 'name="rubric"' in client.get(f"/questions/{question.id}/edit").get_data(as_text=True)
+    saved = client.post(f"/questions/{question.id}/edit", data={**COMMON, **VALID["essay"], "rubric": RUBRIC})
+    assert saved.status_code == 302, text_of(saved)[:3000]
+    db.session.refresh(question)
+    assert question.current_version == 2
+    assert banks.current(question).definition["rubric"] == [
+        {"title": "Полнота раскрытия", "levels": [{"text": "не раскрыта", "points": 0},
+                                                  {"text": "частично", "points": 2},
+                                                  {"text": "полностью", "points": 4}]},
+        {"title": "Грамотность", "levels": [{"text": "много ошибок", "points": 0},
+                                            {"text": "без ошибок", "points": 1}]}]
+    assert "rubric" not in question.versions[0].definition  # the first version is kept without one
+    page = client.get(f"/questions/{question.id}/edit")
+    assert form_values(page)["rubric"] == [RUBRIC]  # shown as the text it was written in
+    assert "Полнота раскрытия: не раскрыта = 0" in text_of(client.get(f"/questions/{question.id}"))
+    # Sent back untouched: no new version.
+    assert client.post(f"/questions/{question.id}/edit", data=form_values(page)).status_code == 302
+    db.session.refresh(question)
+    assert question.current_version == 2
+
+
+@pytest.mark.parametrize("rubric", ["Полнота раскрытия без двоеточия",
+                                    "Полнота: мало = 0; много = пять",
+                                    "Полнота: только один уровень = 3",
+                                    "Полнота: нет = 0; тоже нет = 0"])
+def test_a_bad_rubric_line_is_named_and_changes_nothing(client, world, login_as, bank, rubric):
+    question = banks.add_question(bank, {"qtype": "essay", "text": "Опишите урок",
+                                         "rubric": "Ясность: нет = 0; да = 2"}, by=None, name="Эссе")
+    db.session.commit()
+    before = banks.current(question).definition
+    login_as(client, world.teacher_a)
+    response = client.post(f"/questions/{question.id}/edit",
+                           data={**COMMON, **VALID["essay"], "text": "Новый текст", "rubric": rubric})
+    assert response.status_code == 422
+    assert field_error(response, "rubric"), text_of(response)[:3000]
+    assert 'href="#rubric"' in response.get_data(as_text=True)  # the summary links to it
+    assert rubric in text_of(response)  # what was typed stays to be corrected
+    db.session.refresh(question)
+    assert question.current_version == 1 and banks.current(question).definition == before
+    assert count(QuestionVersion) == 1
 
 
 def test_more_rows_are_added_without_saving(client, world, login_as, bank):
