@@ -6,14 +6,14 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 
 from lms.core.db import Base
+from lms.core.security import CSRFProtection
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
-csrf = CSRFProtect()
+csrf = CSRFProtection()
 babel = Babel()
 socketio = SocketIO()
 api = Api()

@@ -108,7 +108,7 @@ def authenticated_user_id() -> int | None:
     sid, user_id = session.get("sid"), session.get("_user_id")
     if not sid or not user_id:
         return None
-    row = db.session.execute(_SESSION_ID_ONLY, {"sid": sid}).first()
+    row = db.session.connection().execute(_SESSION_ID_ONLY, {"sid": sid}).first()  # Core: no ORM layer
     if row is None or str(row.user_id) != str(user_id) or not row.is_active:
         return None
     return row.user_id if _still_valid(sid, row.created_at, row.last_seen_at) else None

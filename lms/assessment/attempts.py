@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,7 +52,7 @@ from lms.assessment.models import (
     QuizOverride,
 )
 from lms.core import audit
-from lms.core.db import utcnow
+from lms.core.db import transaction_open, utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.pagecache import VersionedCache
 from lms.courses import gradebook, grading
@@ -167,10 +168,29 @@ _BLUEPRINTS = VersionedCache(500)
 def _stamp(bank_ids: tuple[int, ...]) -> tuple:
     if not bank_ids:
         return ()
-    row = db.session.execute(select(func.count(Question.id), func.max(Question.updated_at),
-                                    func.count(func.distinct(Question.category_id)))
-                             .where(Question.bank_id.in_(bank_ids))).first()
-    return tuple(row)
+    return tuple(db.session.execute(_stamp_query(bank_ids)).first())
+
+
+def _stamp_query(bank_ids: tuple[int, ...]):
+    return (select(func.count(Question.id).label("n"), func.max(Question.updated_at).label("latest"),
+                   func.count(func.distinct(Question.category_id)).label("categories"))
+            .where(Question.bank_id.in_(bank_ids)))
+
+
+def _attempts_and_blueprint(quiz: Quiz, user_id: int) -> tuple[list, Blueprint | None]:
+    """The learner's attempts and — when the process has the quiz's blueprint for its ``rev`` — whether it still
+    holds, in one statement: the banks' stamp joined with the attempts (one row even with no attempt). Returns
+    the attempts and the blueprint, or None when it must be built again."""
+    cached = _BLUEPRINTS.get(quiz.id)
+    if cached is None or cached.rev != quiz.rev or not cached.banks:
+        return db.session.connection().execute(_ATTEMPT_ROWS, {"quiz": quiz.id, "user": user_id}).all(), None
+    stamp = _stamp_query(cached.banks).subquery()
+    a = QuizAttempt.__table__
+    rows = db.session.connection().execute(
+        select(stamp.c.n, stamp.c.latest, stamp.c.categories, a.c.id, a.c.number, a.c.state, a.c.is_preview)
+        .select_from(stamp.outerjoin(a, and_(a.c.quiz_id == quiz.id, a.c.user_id == user_id)))).all()
+    attempts_ = [r for r in rows if r.id is not None]
+    return attempts_, cached if tuple(rows[0][:3]) == cached.stamp else None
 
 
 def blueprint(quiz: Quiz) -> Blueprint:
@@ -216,20 +236,27 @@ _INSERT_QUESTIONS = insert(QuestionAttempt.__table__)
 
 def start(quiz: Quiz, user: User, *, group_id: int | None = None, preview: bool = False,
           now: datetime | None = None, rng: random.Random | None = None) -> QuizAttempt:
-    """The learner's open attempt, or a new one (``Conflict`` with the reason when they may not start).
+    """The learner's open attempt, or a new one (``Conflict`` with the reason when they may not start)."""
+    return db.session.get(QuizAttempt, start_id(quiz, user, group_id=group_id, preview=preview, now=now, rng=rng))
+
+
+def start_id(quiz: Quiz, user: User, *, group_id: int | None = None, preview: bool = False,
+             now: datetime | None = None, rng: random.Random | None = None) -> int:
+    """``start``, returning only the attempt's id (the «Start» button needs no more).
 
     The hot path of a thousand learners pressing «Start» in the same minute: the learner's attempts in one
     statement, the blueprint (one statement when unchanged), the overrides only when the quiz has any, and
-    the attempt with all its questions in two INSERTs."""
+    the attempt with all its questions in two INSERTs — in a savepoint only when the request has written
+    before (otherwise a lost race rolls back nothing else)."""
     now = now or utcnow()
-    rows = db.session.connection().execute(_ATTEMPT_ROWS, {"quiz": quiz.id, "user": user.id}).all()
+    rows, plan = _attempts_and_blueprint(quiz, user.id)
     current = next((r for r in rows if r.state in AttemptState.OPEN), None)
     if current is not None:
         attempt = db.session.get(QuizAttempt, current.id)
         close_if_overdue(attempt, now)
         if attempt.state in AttemptState.OPEN:
-            return attempt
-    plan = blueprint(quiz)
+            return attempt.id
+    plan = plan or blueprint(quiz)
     eff = quizzes.effective(quiz, user.id, group_id) if plan.has_overrides else quizzes.Effective(
         quiz.opens_at, quiz.closes_at, quiz.time_limit, quiz.attempts_allowed)
     # a teacher's preview ignores the dates and the attempts allowed
@@ -261,8 +288,9 @@ def start(quiz: Quiz, user: User, *, group_id: int | None = None, preview: bool 
         ordered += [(page_number, item) for item in members]
     number = max((r.number for r in rows), default=0) + 1
     conn = db.session.connection()
+    wrote_before = transaction_open(conn)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested() if wrote_before else nullcontext():
             attempt_id = conn.execute(_INSERT_ATTEMPT, {
                 "quiz_id": quiz.id, "run_id": quiz.run_id, "user_id": user.id, "number": number,
                 "state": AttemptState.IN_PROGRESS, "started_at": now, "deadline": deadline,
@@ -277,11 +305,13 @@ def start(quiz: Quiz, user: User, *, group_id: int | None = None, preview: bool 
                 "checked": False, "flagged": False, "comment": "", "graded_by_id": None, "graded_at": None}
                 for n, (page_number, (slot_id, _page, version, mark)) in enumerate(ordered, start=1)])
     except IntegrityError:  # another request of the same learner started it first
+        if not wrote_before:
+            db.session.rollback()
         current = open_attempt(quiz.id, user.id)
         if current is None:
             raise Conflict(_("The attempt could not be started; try again.")) from None
-        return current
-    return db.session.get(QuizAttempt, attempt_id)
+        return current.id
+    return attempt_id
 
 
 def question_numbers(attempt: QuizAttempt) -> dict[int, int]:

@@ -30,7 +30,7 @@ from lms.assessment import attempt_files, attempts, quizzes, render
 from lms.assessment.models import AttemptState, QuestionAttempt, Quiz, QuizAttempt, QuizGrade
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, DomainError
-from lms.core.loading import get_or_404
+from lms.core.loading import MAX_ID, get_or_404
 from lms.core.permissions import require
 from lms.core.storage import get_storage
 from lms.courses import content as services
@@ -97,9 +97,11 @@ def quiz(activity_id: int):
 def start(activity_id: int):
     """A learner of the run starts (or continues) an attempt. The run, their enrolment and staff role are read
     in one statement: a thousand learners press «Start» in the same minute."""
-    activity = get_or_404(Activity, activity_id)
-    if activity.kind != ActivityKind.QUIZ:
+    row = db.session.execute(select(Activity, Quiz).outerjoin(Quiz, Quiz.activity_id == Activity.id)
+                             .where(Activity.id == activity_id)).first() if 0 < activity_id <= MAX_ID else None
+    if row is None or row[0].kind != ActivityKind.QUIZ:
         abort(404)
+    activity, quiz_ = row  # the quiz with its activity: one statement
     access = perm.run_access_or_404(current_user, activity.run_id)
     require(access.learns)
     group_id = access.enrolment.group_id
@@ -107,9 +109,9 @@ def start(activity_id: int):
     state = services.access(activity, group_ids={group_id} if group_id else set(), completed=completed)
     if not state.open:
         abort(403, description=state.reason)
-    quiz_ = db.session.scalar(select(Quiz).where(Quiz.activity_id == activity.id)) or quizzes.quiz_of(activity)
+    quiz_ = quiz_ or quizzes.quiz_of(activity)
     try:
-        attempt_id = attempts.start(quiz_, current_user, group_id=group_id).id
+        attempt_id = attempts.start_id(quiz_, current_user, group_id=group_id)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

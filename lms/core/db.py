@@ -93,6 +93,17 @@ def _is_write(statement: str) -> bool:
     return not head.startswith(_READS)
 
 
+def transaction_open(connection) -> bool:
+    """Whether ``connection``'s database connection is inside a transaction (this request wrote before, or a
+    test holds one open): reads alone never open one (``begin_at_first_write``)."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if connection.dialect.name == "sqlite":
+        return dbapi_connection.in_transaction
+    from psycopg.pq import TransactionStatus
+
+    return dbapi_connection.info.transaction_status != TransactionStatus.IDLE
+
+
 def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction, before_begin=None) -> None:
     """Run reads outside any transaction and open the transaction at the first write.
 

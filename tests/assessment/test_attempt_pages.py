@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.assessment import attempts, quizzes
-from lms.assessment.models import AttemptState, QuestionAttempt, QuizAttempt, QuizGrade
+from lms.assessment.models import AttemptState, QuestionAttempt, Quiz, QuizAttempt, QuizGrade
 from lms.core.db import utcnow
 from lms.courses.models import GradeChange
 from lms.extensions import db
@@ -236,6 +236,43 @@ def test_fifty_simultaneous_submits_grade_once(concurrent_app):  # noqa: F811 - 
         assert db.session.scalar(select(func.count()).select_from(GradeChange)) == 1
         assert db.session.scalar(select(QuizGrade.grade)) == 10
         assert db.session.get(QuizAttempt, attempt_id).finished_at is not None
+
+
+def test_twenty_simultaneous_starts_of_one_learner_make_one_attempt(concurrent_app):  # noqa: F811 - the fixture
+    """Twenty «Start» requests of the same learner at once, each with its own session and connection (no
+    transaction open before, so a lost race is rolled back whole): one attempt, and every request gets it."""
+    from tests.factories import build_world
+
+    app = concurrent_app
+    with app.app_context():
+        world = build_world("Test-pass-2026")
+        s = make_quiz_setup(world, essay=False)
+        quiz_id, user_id = s.quiz.id, world.student_a.id
+    barrier = threading.Barrier(20)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(timeout=60)
+            with app.app_context():
+                from lms.accounts.models import User
+
+                ids.append(attempts.start_id(db.session.get(Quiz, quiz_id), db.session.get(User, user_id)))
+                db.session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(QuizAttempt)) == 1
+        assert set(ids) == {db.session.scalar(select(QuizAttempt.id))}
+        assert db.session.scalar(select(func.count()).select_from(QuestionAttempt)) == 5  # 3 fixed, 2 drawn
 
 
 def test_the_overdue_job_and_the_cli(app, world):
