@@ -35,6 +35,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
+    if app.config["MAX_ACTIVE_REQUESTS"]:
+        from lms.core.admission import RequestSlots
+
+        app.wsgi_app = RequestSlots(app.wsgi_app, app.config["MAX_ACTIVE_REQUESTS"])  # type: ignore[method-assign]
     return app
 
 
