@@ -257,3 +257,22 @@ def test_bad_gaps_are_named(definition, field):
 def test_a_definition_of_the_wrong_shape_is_refused_not_crashed(definition):
     with pytest.raises(ValidationError):
         clean(definition)
+
+
+SHAPES = ["x", 5, [1], ["a"], [None], [[1]], {"a": 1}, [{"text": [1]}], [{"fraction": "x"}], None, True, [{}]]
+KEYS = ["answers", "pairs", "items", "options", "parts", "files", "rubric", "answer", "single", "min_words",
+        "tolerance_type", "units", "text"]
+
+
+@pytest.mark.parametrize("name", sorted(qtypes.REGISTRY))
+def test_a_definition_of_any_shape_is_checked_never_a_crash(app, name):
+    """JSON of another shape (a string where a list of rows belongs, a number for a list…) in any key of any
+    type is bad input named by a field — the API passes such definitions on as they come."""
+    with app.test_request_context():
+        for key in KEYS:
+            for value in SHAPES:
+                text = "Вопрос {1:SA:=да}" if name == "cloze" else "Вопрос"
+                try:
+                    qtypes.qtype(name).clean({"qtype": name, "text": text, key: value})
+                except ValidationError as exc:
+                    assert exc.errors, (key, value)
