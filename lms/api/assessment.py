@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 
-from flask import Response, abort, redirect, request, url_for
+from flask import Response, abort, redirect, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from marshmallow import ValidationError as MaValidationError
@@ -46,7 +45,7 @@ from lms.core.errors import Conflict, ValidationError
 from lms.core.storage import content_disposition, get_storage
 from lms.courses import permissions as perm
 from lms.courses.models import Activity, ActivityKind, CourseRun
-from lms.courses.routes_content import as_upload, open_activity
+from lms.courses.routes_content import open_activity, uploads
 from lms.extensions import db
 
 banks_bp = make_blueprint("banks", __name__, "/banks", "Банки вопросов: вопросы, импорт GIFT и Moodle XML, экспорт.")
@@ -523,8 +522,9 @@ def _quiz_data(activity: Activity, run: CourseRun, quiz: Quiz, *, staff: bool, n
            "run_id": run.id, "title": activity.title, "questions": len(quiz.slots),
            "learner": perm.is_learner(user, run)}
     if staff:
-        out["locked"] = quizzes.has_attempts(quiz)
-        out["slots"] = list(quiz.slots)
+        if perm.can_edit_content(user, run):  # as the pages: those who grade do not see the questions
+            out["locked"] = quizzes.has_attempts(quiz)
+            out["slots"] = list(quiz.slots)
         return out
     group_id = attempts.group_of(run.id, user.id)
     eff = quizzes.effective(quiz, user.id, group_id)
@@ -558,8 +558,7 @@ def _attempt_data(attempt: QuizAttempt, now, items: frozenset[str], activity_id:
     return {"id": attempt.id, "activity_id": activity_id or quiz.activity_id, "user_id": attempt.user_id,
             "number": attempt.number, "state": attempt.state, "started_at": attempt.started_at,
             "finished_at": attempt.finished_at, "deadline": attempt.deadline,
-            "grace_until": attempt.deadline + timedelta(seconds=attempt.grace)
-            if attempt.deadline and attempt.grace else None,
+            "grace_until": attempts.grace_until(attempt),
             "seconds_left": attempts.seconds_left(attempt, now) if attempt.state in AttemptState.OPEN else None,
             "navigation": quiz.navigation, "page": attempt.page, "pages": attempt.pages, "grade": grade,
             "max_grade": quiz.max_grade, "passed": attempts.passed(quiz, grade)}
@@ -571,14 +570,14 @@ def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: fro
     them now (the keys are left out otherwise, so nothing of the key is in an open attempt's JSON)."""
     numbers = attempts.question_numbers(attempt)
     files = attempt_files.files_by_slot(attempt) if any(
-        qa.version.definition.get("attachments") for qa in qas) else {}
+        attempt_files.allowed(qa.version.definition) for qa in qas) else {}
     out = []
     for qa in qas:
         definition = qa.version.definition
         shown = {"slot": qa.slot, "page": qa.page, "number": numbers.get(qa.slot),
                  "view": render.view(definition, qa.order), "values": qa.response or {}, "seq": qa.seq,
                  "checked": qa.checked, "tries": qa.tries}
-        if definition.get("qtype") == "essay" and definition.get("attachments"):
+        if attempt_files.allowed(definition):
             shown["files"] = [_file_data(attempt, qa.slot, f) for f in files.get(qa.slot, [])]
         shown.update(attempts.question_outcome(attempt, qa, items))
         if review and "attempt" in items:
@@ -594,10 +593,8 @@ def _file_data(attempt: QuizAttempt, slot: int, row: AttemptFile) -> dict:
 
 
 def _summary(attempt: QuizAttempt) -> list[dict]:
-    numbers = attempts.question_numbers(attempt)
-    files = attempt_files.files_by_slot(attempt)
-    return [{"slot": qa.slot, "page": qa.page, "number": numbers[qa.slot], "answered": qa.slot in files or
-             bool(qa.response and any(v not in ("", [], None) for v in qa.response.values()))}
+    numbers, done = attempts.question_numbers(attempt), attempts.answered(attempt)
+    return [{"slot": qa.slot, "page": qa.page, "number": numbers[qa.slot], "answered": done[qa.slot]}
             for qa in attempt.questions if qa.slot in numbers]
 
 
@@ -997,10 +994,8 @@ class AttemptFiles(MethodView):
         владельцу, до срока сервера, в последовательном режиме — вопрос текущей страницы; не больше файлов,
         чем разрешает вопрос. Ответ — все файлы этого вопроса.
         """
-        chosen = [f for f in request.files.getlist("file") if f and f.filename]
-        user = api_user()
         try:
-            attempt_files.attach(attempt_id, user.id, data["slot"], [as_upload(f) for f in chosen], now=utcnow())
+            attempt_files.attach(attempt_id, api_user().id, data["slot"], uploads("file"), now=utcnow())
         except ValidationError as exc:
             db.session.rollback()
             raise ValidationError(exc.message, field="file" if exc.field != "slot" else "slot") from None
@@ -1015,14 +1010,7 @@ class AttemptFileView(MethodView):
     @document_errors(attempts_bp, 404)
     def get(self, attempt_id, file_id):
         """Скачать файл попытки (владельцу и преподавателям потока)"""
-        row, attempt = attempt_files.file_of(file_id)
-        user = api_user()
-        if attempt.id != attempt_id:
-            abort(404)
-        if attempt.user_id != user.id:
-            run = db.session.get(CourseRun, attempt.run_id)
-            if not (perm.can_enrol_others(user, run) or perm.teaches_run(user, run)):
-                abort(404)
+        row = attempt_files.readable(attempt_id, file_id, api_user())
         return redirect(get_storage().presigned_url(row.key, download_name=row.name))
 
     @attempts_bp.response(204)
@@ -1108,23 +1096,14 @@ class AttemptReview(MethodView):
         Владельцу — то, что настройки обзора разрешают сейчас (сразу после попытки, пока тест открыт, после
         закрытия); преподавателям потока — всё. Своя незавершённая попытка — 409.
         """
-        attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id).options(
-            selectinload(QuizAttempt.questions).selectinload(QuestionAttempt.version)))
-        if attempt is None:
-            abort(404)
-        user = api_user()
-        run = db.session.get(CourseRun, attempt.run_id)
-        own = attempt.user_id == user.id
-        staff = perm.can_enrol_others(user, run) or perm.teaches_run(user, run)
-        if not own and not staff:
-            abort(404)
+        attempt, staff = attempts.for_reading(attempt_id, api_user())
         now = utcnow()
         _close_overdue(attempt, now)
-        if own and attempt.state in AttemptState.OPEN:
+        if not staff and attempt.state in AttemptState.OPEN:
             raise Conflict(_("The attempt is still open: submit it to see the review."))
-        items = attempts.review_items(attempt.quiz, attempt, now, staff=staff and not own,
+        items = attempts.review_items(attempt.quiz, attempt, now, staff=staff,
                                       closes_at=_closes_at(attempt))
         questions = _question_views(attempt, list(attempt.questions), items, review=True) \
             if "attempt" in items else []
-        return {**_attempt_data(attempt, now, items), "items": sorted(items), "staff": staff and not own,
+        return {**_attempt_data(attempt, now, items), "items": sorted(items), "staff": staff,
                 "questions": questions}

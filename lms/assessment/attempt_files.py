@@ -30,6 +30,11 @@ from lms.extensions import db
 logger = logging.getLogger(__name__)
 
 
+def allowed(definition: dict) -> int:
+    """How many files an answer to the question may carry (only essays take any)."""
+    return int(definition.get("attachments") or 0) if definition.get("qtype") == "essay" else 0
+
+
 def field(slot: int) -> str:
     """The form field (and error field) of a question's files."""
     return f"{attempts.prefix(slot)}-files"
@@ -43,15 +48,15 @@ def _open_question(attempt_id: int, user_id: int, slot: int, now: datetime) -> t
     if qa is None:
         raise ValidationError(_("The attempt has no question %(n)d.", n=slot), field="slot")
     definition = qa.version.definition
-    allowed = int(definition.get("attachments") or 0) if definition.get("qtype") == "essay" else 0
-    if not allowed:
+    limit = allowed(definition)
+    if not limit:
         raise ValidationError(_("Question %(n)d takes no files.", n=slot), field=field(slot))
     if row.navigation == "sequential" and qa.page != row.page:
         raise attempts.AttemptClosed(_("This quiz is answered page by page: question %(n)d is not on the current "
                                        "page.", n=slot))
     if qa.checked:
         raise attempts.AttemptClosed(_("Question %(n)d is already checked: its answer is final.", n=slot))
-    return qa, allowed
+    return qa, limit
 
 
 def attach(attempt_id: int, user_id: int, slot: int, uploads: list[Upload], *,
@@ -94,7 +99,6 @@ def detach(attempt_id: int, user_id: int, file_id: int, *, now: datetime | None 
     row = db.session.scalar(select(AttemptFile).join(QuestionAttempt).where(
         AttemptFile.id == file_id, QuestionAttempt.attempt_id == attempt_id))
     if row is None:
-        attempts.owned_or_404(attempt_id, user_id)  # another's attempt: not found either way
         raise NotFound()
     _open_question(attempt_id, user_id, row.question_attempt.slot, now)
     db.session.delete(row)
@@ -120,8 +124,10 @@ def files_by_slot(attempt: QuizAttempt) -> dict[int, list[AttemptFile]]:
     return out
 
 
-def file_of(file_id: int) -> tuple[AttemptFile, QuizAttempt]:
+def readable(attempt_id: int, file_id: int, user) -> AttemptFile:
+    """A file of the attempt, for those who read the attempt (``attempts.reads_as_staff``); NotFound otherwise."""
     row = db.session.get(AttemptFile, file_id)
-    if row is None:
+    if row is None or row.question_attempt.attempt_id != attempt_id:
         raise NotFound()
-    return row, row.question_attempt.attempt
+    attempts.reads_as_staff(row.question_attempt.attempt, user)
+    return row

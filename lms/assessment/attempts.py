@@ -40,6 +40,7 @@ from werkzeug.exceptions import NotFound
 from lms.accounts.models import User
 from lms.assessment import qtypes, quizzes, render
 from lms.assessment.models import (
+    AttemptFile,
     AttemptState,
     OverdueHandling,
     Question,
@@ -54,8 +55,10 @@ from lms.assessment.models import (
 from lms.core import audit
 from lms.core.db import transaction_open, utcnow
 from lms.core.errors import Conflict, ValidationError
+from lms.core.i18n import fmt_number
 from lms.core.pagecache import VersionedCache
 from lms.courses import gradebook, grading
+from lms.courses import permissions as perm
 from lms.courses.content import mark_complete, sanitize
 from lms.courses.models import Activity, CompletionRule, CourseRun, Enrolment
 from lms.courses.revisions import bump
@@ -91,6 +94,39 @@ def own_attempt(attempt_id: int, user_id: int) -> QuizAttempt:
     if attempt is None or attempt.user_id != user_id:
         raise NotFound()
     return attempt
+
+
+def reads_as_staff(attempt: QuizAttempt, user) -> bool:
+    """Who reads an attempt (its review, its files): its learner (False) or the run's teachers and managers
+    (True); to anyone else it does not exist (NotFound)."""
+    if attempt.user_id == user.id:
+        return False
+    run = db.session.get(CourseRun, attempt.run_id)
+    if perm.can_enrol_others(user, run):  # the run's teachers and its host's managers
+        return True
+    raise NotFound()
+
+
+def for_reading(attempt_id: int, user) -> tuple[QuizAttempt, bool]:
+    """The attempt with its questions and whether ``user`` reads it as staff (``reads_as_staff``)."""
+    attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id)
+                                .options(selectinload(QuizAttempt.questions).selectinload(QuestionAttempt.version)))
+    if attempt is None:
+        raise NotFound()
+    return attempt, reads_as_staff(attempt, user)
+
+
+def grace_until(attempt: QuizAttempt) -> datetime | None:
+    """Until when an attempt past its deadline may still be submitted (None: no grace period)."""
+    return attempt.deadline + timedelta(seconds=attempt.grace) if attempt.deadline and attempt.grace else None
+
+
+def answered(attempt: QuizAttempt) -> dict[int, bool]:
+    """Whether each question of the attempt has an answer saved (a value, or an essay's file), by slot."""
+    with_files = set(db.session.scalars(select(QuestionAttempt.slot).join(AttemptFile).where(
+        QuestionAttempt.attempt_id == attempt.id)))
+    return {qa.slot: qa.slot in with_files or bool(qa.response and any(
+        v not in ("", [], None) for v in qa.response.values())) for qa in attempt.questions}
 
 
 def open_attempt(quiz_id: int, user_id: int) -> QuizAttempt | None:
@@ -782,14 +818,10 @@ def grade_question(qa: QuestionAttempt, *, mark=None, levels: list | None = None
         qa.fraction = points / grading.rubric_maximum(criteria)
         qa.rubric_levels = chosen
     else:
-        text = str(mark if mark is not None else "").strip().replace(",", ".")
-        try:
-            value = float(text)
-        except ValueError:
-            value = -1.0
-        if not 0 <= value <= qa.max_mark:
-            raise ValidationError(_("From %(low)s to %(high)s.", low="0",
-                                    high=f"{qa.max_mark:g}".replace(".", ",")), field="mark")
+        value = qtypes.parse_number(mark)  # as the grading page reads it: «7,5», «7.5»
+        if value is None or not 0 <= value <= qa.max_mark:
+            raise ValidationError(_("From %(low)s to %(high)s.", low="0", high=fmt_number(qa.max_mark)),
+                                  field="mark")
         qa.fraction = value / qa.max_mark if qa.max_mark else 0.0
         qa.rubric_levels = None
     qa.state = GRADED_BY_PERSON

@@ -109,7 +109,7 @@ def learners(quiz: Quiz, *, group_id: int | None = None):
         holding = holding.where(Enrolment.group_id == group_id)
     attempted = _attempts_in(quiz, group_id).with_only_columns(QuizAttempt.user_id)
     return select(User).where(or_(User.id.in_(holding), User.id.in_(attempted))) \
-        .order_by(User.surname, User.name, User.id)
+        .order_by(func.lower(User.surname), func.lower(User.name), User.id)
 
 
 def result_counts(quiz: Quiz, *, group_id: int | None = None) -> tuple[int, int]:
@@ -124,7 +124,11 @@ def results(quiz: Quiz, *, group_id: int | None = None, users: list[User] | None
     """A row per attempt of every learner (previews left out) and a row for each learner holding a place
     who has not attempted, by name and attempt number. ``group_id``: only that group's learners; ``users``:
     only these (a page of ``learners``)."""
-    enrolments = {e.user_id: e for e in db.session.scalars(select(Enrolment).where(Enrolment.run_id == quiz.run_id))}
+    wanted = None if users is None else {u.id for u in users}
+    enrolment_rows = select(Enrolment).where(Enrolment.run_id == quiz.run_id)
+    if wanted is not None:
+        enrolment_rows = enrolment_rows.where(Enrolment.user_id.in_(wanted))
+    enrolments = {e.user_id: e for e in db.session.scalars(enrolment_rows)}
     stmt = (select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.is_preview.is_(False))
             .options(selectinload(QuizAttempt.user), selectinload(QuizAttempt.questions))
             .order_by(QuizAttempt.user_id, QuizAttempt.number))
@@ -149,7 +153,6 @@ def results(quiz: Quiz, *, group_id: int | None = None, users: list[User] | None
         rows.append(ResultRow(attempt.user, group, attempt,
                               engine.attempt_grade(quiz, attempt) if finished else None,
                               attempt.finished_at - attempt.started_at if attempt.finished_at else None, marks))
-    wanted = None if users is None else {u.id for u in users}
     missing = [e.user_id for e in enrolments.values() if e.status in HOLDS_PLACE and e.user_id not in attempted
                and (group_id is None or e.group_id == group_id) and (wanted is None or e.user_id in wanted)]
     if missing:
@@ -158,8 +161,12 @@ def results(quiz: Quiz, *, group_id: int | None = None, users: list[User] | None
         for user in people:
             if user.id in missing:
                 rows.append(ResultRow(user, enrolments[user.id].group_id, marks=[None] * len(slot_ids)))
-    rows.sort(key=lambda r: (r.user.surname.lower(), r.user.name.lower(), r.user.id,
-                             r.attempt.number if r.attempt else 0))
+    if users is not None:  # a page of ``learners``: its order, the database's
+        place = {u.id: n for n, u in enumerate(users)}
+        rows.sort(key=lambda r: (place[r.user.id], r.attempt.number if r.attempt else 0))
+    else:
+        rows.sort(key=lambda r: (r.user.surname.lower(), r.user.name.lower(), r.user.id,
+                                 r.attempt.number if r.attempt else 0))
     return rows
 
 
@@ -221,11 +228,12 @@ def grading_queue(quiz: Quiz, *, include_automatic: bool = False) -> list[Gradin
     """The questions whose answers a person grades (waiting, or graded by a person already), by how many
     wait; with ``include_automatic`` every question answered in the quiz (a teacher may change any mark)."""
     counts: dict[int, dict[str, int]] = {}
-    stmt = _answers_stmt(quiz).with_only_columns(QuestionAttempt.question_id, QuestionAttempt.state)
-    for question_id, state in db.session.execute(stmt):
+    stmt = _answers_stmt(quiz).with_only_columns(QuestionAttempt.question_id, QuestionAttempt.state, func.count()) \
+        .group_by(QuestionAttempt.question_id, QuestionAttempt.state)
+    for question_id, state, n in db.session.execute(stmt):
         c = counts.setdefault(question_id, {"waiting": 0, "graded": 0, "automatic": 0})
         key = "waiting" if state == engine.WAITING else "graded" if state == engine.GRADED_BY_PERSON else "automatic"
-        c[key] += 1
+        c[key] += n
     questions = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(list(counts))))}
     out = []
     for question_id, c in counts.items():

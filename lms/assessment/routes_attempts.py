@@ -6,8 +6,6 @@ Every request names an attempt: only its owner answers it; the review is also op
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import (
     Blueprint,
     abort,
@@ -23,7 +21,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from lms.accounts.sessions import authenticated_user_id
 from lms.assessment import attempt_files, attempts, quizzes, render
@@ -37,7 +34,7 @@ from lms.courses import content as services
 from lms.courses import permissions as perm
 from lms.courses.labels import course_labels
 from lms.courses.models import Activity, ActivityKind, CourseRun
-from lms.courses.routes_content import as_upload, open_activity
+from lms.courses.routes_content import open_activity, uploads
 from lms.extensions import db
 
 bp = Blueprint("attempts", __name__)
@@ -98,7 +95,7 @@ def start(activity_id: int):
     """A learner of the run starts (or continues) an attempt. The run, their enrolment and staff role are read
     in one statement: a thousand learners press «Start» in the same minute."""
     row = db.session.execute(select(Activity, Quiz).outerjoin(Quiz, Quiz.activity_id == Activity.id)
-                             .where(Activity.id == activity_id)).first() if 0 < activity_id <= MAX_ID else None
+                             .where(Activity.id == activity_id)).first()  # the id converter keeps ids in range
     if row is None or row[0].kind != ActivityKind.QUIZ:
         abort(404)
     activity, quiz_ = row  # the quiz with its activity: one statement
@@ -141,13 +138,12 @@ def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: fro
     """What the page shows of each question; feedback only where the review options allow it now."""
     numbers = attempts.question_numbers(attempt)
     files = attempt_files.files_by_slot(attempt) if any(
-        qa.version.definition.get("attachments") for qa in qas) else {}
+        attempt_files.allowed(qa.version.definition) for qa in qas) else {}
     out = []
     for qa in qas:
         definition = qa.version.definition
         shown = {"qa": qa, "view": render.view(definition, qa.order), "prefix": attempts.prefix(qa.slot),
-                 "fields": _values(qa), "number": numbers.get(qa.slot), "files": files.get(qa.slot, []),
-                 "attachments": int(definition.get("attachments") or 0) if definition.get("qtype") == "essay" else 0}
+                 "fields": _values(qa), "number": numbers.get(qa.slot), "files": files.get(qa.slot, [])}
         shown.update(attempts.question_outcome(attempt, qa, items))
         out.append(shown)
     return out
@@ -189,7 +185,7 @@ def _page_files(attempt: QuizAttempt, number: int, now) -> str | None:
     """The page form's files: a «Remove» pressed, then the files chosen for each essay of the page. Each
     question's files are committed on their own; returns the first refusal (naming the question), or None."""
     removed = request.form.get("remove_file", "")
-    if removed.isdecimal():
+    if removed.isdecimal() and 0 < int(removed) <= MAX_ID:
         try:
             row = attempt_files.detach(attempt.id, current_user.id, int(removed), now=now)
             db.session.commit()
@@ -198,11 +194,11 @@ def _page_files(attempt: QuizAttempt, number: int, now) -> str | None:
             db.session.rollback()
             return exc.message
     for qa in attempt.questions:
-        chosen = [f for f in request.files.getlist(attempt_files.field(qa.slot)) if f and f.filename]
+        chosen = uploads(attempt_files.field(qa.slot))
         if qa.page != number or not chosen:
             continue
         try:
-            attempt_files.attach(attempt.id, current_user.id, qa.slot, [as_upload(f) for f in chosen], now=now)
+            attempt_files.attach(attempt.id, current_user.id, qa.slot, chosen, now=now)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -220,7 +216,7 @@ def save_page(attempt_id: int):
     quiz_ = attempt.quiz
     raw = request.form.get("page", "")
     number = int(raw) if raw.isdecimal() and 1 <= int(raw) <= attempt.pages else attempt.page
-    target = request.form.get("goto", "")
+    target = request.form.get("goto", "") or ("stay" if request.form.get("remove_file") else "")
     now = utcnow()
     try:
         attempts.save(attempt.id, current_user.id, _answers_from_form(attempt, number), now=now)
@@ -271,9 +267,8 @@ def upload(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     raw = request.form.get("slot", "")
     slot = int(raw) if raw.isdecimal() and int(raw) < 2**31 else 0
-    chosen = [f for f in request.files.getlist(attempt_files.field(slot)) if f and f.filename]
     try:
-        attempt_files.attach(attempt.id, current_user.id, slot, [as_upload(f) for f in chosen])
+        attempt_files.attach(attempt.id, current_user.id, slot, uploads(attempt_files.field(slot)))
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -300,13 +295,7 @@ def remove_file(attempt_id: int, file_id: int):
 @login_required
 def download(attempt_id: int, file_id: int):
     """A file of an attempt: for its learner, and for the run's teachers (who review and grade it)."""
-    row, attempt = attempt_files.file_of(file_id)
-    if attempt.id != attempt_id:
-        abort(404)
-    if attempt.user_id != current_user.id:
-        run = db.session.get(CourseRun, attempt.run_id)
-        if not (perm.can_enrol_others(current_user, run) or perm.teaches_run(current_user, run)):
-            abort(404)
+    row = attempt_files.readable(attempt_id, file_id, current_user)
     return redirect(get_storage().presigned_url(row.key, download_name=row.name))
 
 
@@ -347,13 +336,11 @@ def summary(attempt_id: int):
     if attempt.state not in AttemptState.OPEN:
         return redirect(url_for("attempts.review", attempt_id=attempt.id))
     activity = db.session.get(Activity, attempt.quiz.activity_id)
-    numbers = attempts.question_numbers(attempt)
-    files = attempt_files.files_by_slot(attempt)
-    rows = [{"qa": qa, "number": numbers[qa.slot], "answered": qa.slot in files or bool(qa.response and any(
-        v not in ("", [], None) for v in qa.response.values()))} for qa in attempt.questions if qa.slot in numbers]
-    grace_until = attempt.deadline + timedelta(seconds=attempt.grace) if attempt.deadline else None
+    numbers, done = attempts.question_numbers(attempt), attempts.answered(attempt)
+    rows = [{"qa": qa, "number": numbers[qa.slot], "answered": done[qa.slot]}
+            for qa in attempt.questions if qa.slot in numbers]
     return render_template("attempts/summary.html", attempt=attempt, quiz=attempt.quiz, activity=activity, rows=rows,
-                           seconds_left=attempts.seconds_left(attempt, now), grace_until=grace_until)
+                           seconds_left=attempts.seconds_left(attempt, now), grace_until=attempts.grace_until(attempt))
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
@@ -373,27 +360,19 @@ def submit(attempt_id: int):
 @bp.route("/attempts/<int:attempt_id>/review")
 @login_required
 def review(attempt_id: int):
-    attempt = db.session.scalar(select(QuizAttempt).where(QuizAttempt.id == attempt_id)
-                                .options(selectinload(QuizAttempt.questions).selectinload(QuestionAttempt.version)))
-    if attempt is None:
-        abort(404)
-    run = db.session.get(CourseRun, attempt.run_id)
-    own = attempt.user_id == current_user.id
-    staff = perm.can_enrol_others(current_user, run) or perm.teaches_run(current_user, run)
-    if not own and not staff:
-        abort(404)
+    attempt, staff = attempts.for_reading(attempt_id, current_user)
     quiz_ = attempt.quiz
     now = utcnow()
     if attempts.close_if_overdue(attempt, now):
         db.session.commit()
-    if own and attempt.state in AttemptState.OPEN:
+    if not staff and attempt.state in AttemptState.OPEN:
         return redirect(url_for("attempts.page", attempt_id=attempt.id))
-    eff = quizzes.effective(quiz_, attempt.user_id, attempts.group_of(run.id, attempt.user_id))
-    items = attempts.review_items(quiz_, attempt, now, staff=staff and not own, closes_at=eff.closes_at)
+    eff = quizzes.effective(quiz_, attempt.user_id, attempts.group_of(attempt.run_id, attempt.user_id))
+    items = attempts.review_items(quiz_, attempt, now, staff=staff, closes_at=eff.closes_at)
     activity = db.session.get(Activity, quiz_.activity_id)
     shown = "attempt" in items
     grade = attempts.attempt_grade(quiz_, attempt) if "marks" in items else None
     return render_template("attempts/review.html", attempt=attempt, quiz=quiz_, activity=activity, items=items,
                            questions=_question_views(attempt, list(attempt.questions), items) if shown else [],
-                           grade=grade, passed=attempts.passed(quiz_, grade), staff=staff and not own,
+                           grade=grade, passed=attempts.passed(quiz_, grade), staff=staff,
                            grading_link="quiz_admin.grading_question" in current_app.view_functions)

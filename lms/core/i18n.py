@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, has_request_context, session
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -126,7 +126,7 @@ def fmt_size(size: int | None) -> str:
     """A file's size as people read it: «820 байт», «12 КБ», «1,5 МБ» (binary units, as file managers)."""
     size = int(size or 0)
     if size < 1024:
-        return _("%(n)d bytes", n=size)
+        return ngettext("%(num)d byte", "%(num)d bytes", size)
     value, units = size / 1024, [_("KB"), _("MB"), _("GB")]
     while value >= 1024 and len(units) > 1:
         value, units = value / 1024, units[1:]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 import time
 
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect, same_origin, validate_csrf
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, URLSafeTimedSerializer
 from wtforms import ValidationError
+
+logger = logging.getLogger(__name__)
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -102,15 +105,19 @@ class CSRFProtection(CSRFProtect):
         field = config["WTF_CSRF_FIELD_NAME"]
         known = self._verified.get(token) if token else None
         if known is None:
-            validate_csrf(token)  # raises ValidationError with flask-wtf's message
+            if not token or field not in session:
+                validate_csrf(token)  # raises with flask-wtf's message for a missing token
             serializer = URLSafeTimedSerializer(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key,
                                                 salt="wtf-csrf-token")
-            raw, signed = serializer.loads(token, return_timestamp=True)
+            try:
+                raw, signed = serializer.loads(token, return_timestamp=True)
+            except BadData:
+                raise ValidationError("The CSRF token is invalid.") from None
+            known = (raw, signed.timestamp())
             with self._lock:
                 if len(self._verified) >= VERIFIED_COOKIES:
                     self._verified.clear()
-                self._verified[token] = (raw, signed.timestamp())
-            return
+                self._verified[token] = known
         raw, signed_at = known
         limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
         if field not in session:
@@ -128,6 +135,7 @@ class CSRFProtection(CSRFProtect):
         try:
             self._check(self._get_csrf_token())
         except ValidationError as exc:
+            logger.info(exc.args[0])
             self._error_response(exc.args[0])
         if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
             if not request.referrer:

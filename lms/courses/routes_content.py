@@ -224,7 +224,7 @@ def _upload():
     return as_upload(file) if file is not None and file.filename else None
 
 
-def _uploads(name: str) -> list[services.Upload]:
+def uploads(name: str) -> list[services.Upload]:
     return [as_upload(f) for f in request.files.getlist(name) if f and f.filename]
 
 
@@ -342,7 +342,7 @@ def submit_work(activity_id: int):
     form = SubmitWorkForm()
     if form.validate_on_submit():
         ok, _s = submit(lambda: assignments.submit(activity, current_user, text=form.text.data or "",
-                                                   uploads=_uploads("files")), form=form, field="text")
+                                                   uploads=uploads("files")), form=form, field="text")
         if ok:
             flash(_("Your work is submitted."), "success")
             return redirect(url_for("content.view_activity", activity_id=activity.id))
@@ -382,7 +382,7 @@ def grade_submission(submission_id: int):
     if form.validate_on_submit() and not level_errors:
         ok, _s = submit(lambda: assignments.grade(submission, points=form.points.data, levels=levels,
                                                   feedback=form.feedback.data or "", by=current_user,
-                                                  uploads=_uploads("files")),
+                                                  uploads=uploads("files")),
                         form=form, field="points", aliases={"file": "files"})
         if ok:
             flash(_("Grade saved."), "success")

@@ -69,7 +69,7 @@ if (form) {
   const csrf = form.querySelector('input[name="csrf_token"]').value;
   const banner = document.querySelector('[data-offline-banner]');
   const status = document.querySelector('[data-save-status]');
-  const sections = [...form.querySelectorAll('[data-slot]')];
+  const sections = [...form.querySelectorAll('section[data-slot]')];
   const bySlot = new Map(sections.map((s) => [Number(s.dataset.slot), s]));
 
   const load = () => {
@@ -147,6 +147,11 @@ if (form) {
     if (banner) banner.hidden = !value;
   }
 
+  // A page-by-page quiz takes answers only on its current page: what this browser kept for an earlier page went
+  // with that page's form (a newer number), and sending it now would be refused.
+  if (form.dataset.sequential) {
+    for (const slot of Object.keys(pending)) if (!bySlot.has(Number(slot))) delete pending[slot];
+  }
   // What the server holds, and what this browser kept from before a reload.
   for (const [slot, section] of bySlot) {
     const server = Number(section.dataset.seq) || 0;
@@ -240,7 +245,7 @@ if (form) {
   }
 
   function changed(event, delay) {
-    const section = event.target.closest('[data-slot]');
+    const section = event.target.closest('section[data-slot]');
     if (!section || closed || !event.target.matches('[data-answer]')) return;
     const slot = Number(section.dataset.slot);
     const seq = (seqs.get(slot) || 0) + 1;
@@ -310,7 +315,7 @@ if (form) {
     const input = box.querySelector('input[type="file"]');
     if (!input || !input.files.length || closed) return;
     const body = new FormData();
-    body.append('slot', box.dataset.slot);
+    body.append('slot', box.dataset.filesSlot);
     for (const file of input.files) body.append(input.name, file);
     sendFiles(box, box.dataset.uploadUrl, body);
   }

@@ -192,3 +192,28 @@ def test_grading_an_essay_with_its_rubric(client, login_as, world, setup):
     r = client.post(url, data={f"level-{essay.id}-1": "2", f"level-{essay.id}-2": "0",
                                f"comment-{essay.id}": "Проверьте оформление"}, follow_redirects=True)
     assert "Ничего не изменилось" in r.get_data(as_text=True)
+
+
+def test_remove_without_script_stays_on_the_page_of_a_sequential_quiz(client, login_as, world):
+    s = make_quiz_setup(world, random_count=0, questions_per_page=0, navigation="sequential")
+    banks.edit_question(s.questions["essay"], {**ESSAY, "attachments": 2}, by=world.teacher_a)
+    db.session.commit()
+    login_as(client, world.student_a)
+    attempt = start(client, s)
+    essay = essay_of(attempt)
+    row = attempt_files.attach(attempt.id, world.student_a.id, essay.slot, [upload()])[0]
+    db.session.commit()
+    r = client.post(f"/attempts/{attempt.id}", data={"page": "1", "remove_file": str(row.id)})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/attempts/{attempt.id}?page=1")
+    assert count_files() == 0
+    # an id beyond the key range is no file: the answers are saved, nothing fails
+    r = client.post(f"/attempts/{attempt.id}", data={"page": "1", "remove_file": "99999999999"})
+    assert r.status_code == 303 and "summary" not in r.headers["Location"]
+
+
+def test_file_sizes_read_in_russian(app):
+    from lms.core.i18n import fmt_size
+
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        assert [fmt_size(n) for n in (1, 3, 5, 21, 1536, 3 * 1024 * 1024)] == [
+            "1 байт", "3 байта", "5 байт", "21 байт", "1,5 КБ", "3 МБ"]

@@ -86,6 +86,16 @@ def test_answers_survive_a_lost_connection_and_a_reload(ui, live_server):
     # The essay takes a file: sent as soon as it is chosen, removed with its button; a file chosen while the
     # connection is down is not lost: it stays chosen, and «Приложить» sends it once the connection is back.
     tab.goto(f"/attempts/{attempt_id}?page=4")
+    # The essay (which takes files) is saved by the script after a reload too: its numbering goes on from the
+    # server's, so the newer text is applied, not taken for an old save.
+    essay = page.locator("section[data-slot] textarea")
+    slot = int(essay.get_attribute("name")[1:])
+    essay.fill("Грамотность — это уважение к читателю.")
+    page.wait_for_function(f"() => window.localStorage.getItem('lms-attempt-{attempt_id}') === null")
+    page.reload(wait_until="load")
+    essay.fill("Грамотность — уважение к читателю и к себе.")
+    page.wait_for_function(f"() => window.localStorage.getItem('lms-attempt-{attempt_id}') === null")
+    assert _responses(live_server.app, attempt_id)[slot] == {"": "Грамотность — уважение к читателю и к себе."}
     files = page.locator("[data-files]")
     draft = {"name": "черновик.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8 draft"}
     page.set_input_files("[data-files] input[type=file]", files=[draft])
