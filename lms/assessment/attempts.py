@@ -37,6 +37,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
+from lms.accounts import sessions
 from lms.accounts.models import User
 from lms.assessment import qtypes, quizzes, render
 from lms.assessment.models import (
@@ -53,7 +54,7 @@ from lms.assessment.models import (
     QuizOverride,
 )
 from lms.core import audit
-from lms.core.db import transaction_open, utcnow
+from lms.core.db import ALONE, transaction_open, utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.i18n import fmt_number
 from lms.core.pagecache import VersionedCache
@@ -498,6 +499,24 @@ _SAVE = (update(_QUESTIONS)
                  seq=bindparam("new_seq"), saved_at=_NOW))
 #: Sequential navigation: only the questions of the attempt's current page take answers.
 _SAVE_ON_PAGE = _SAVE.where(_QUESTIONS.c.page == bindparam("on_page"))
+#: The common save in one statement, who is asking included: a newer answer to a question of the learner's open
+#: attempt (on its current page when sequential), under a live session of theirs (``sessions.LIVE_SESSION``).
+#: The share lock taken on the attempt row in the EXISTS holds a racing submission back until the answer is
+#: committed, as ``_SAVE_ROW`` does for ``save``: a submission grades every save that got in before it.
+_OPEN_FOR = (select(_ATTEMPTS.c.id).select_from(_ATTEMPTS.join(_QUIZZES, _QUIZZES.c.id == _ATTEMPTS.c.quiz_id))
+             .where(_ATTEMPTS.c.id == bindparam("attempt"), _ATTEMPTS.c.user_id == bindparam("uid"),
+                    _ATTEMPTS.c.state == AttemptState.IN_PROGRESS,
+                    or_(_ATTEMPTS.c.deadline.is_(None), _ATTEMPTS.c.deadline >= _NOW),
+                    or_(_QUIZZES.c.navigation != "sequential", _ATTEMPTS.c.page == _QUESTIONS.c.page))
+             .with_for_update(read=True, of=_ATTEMPTS))
+_SAVE_AS = (update(_QUESTIONS)
+            .where(_QUESTIONS.c.attempt_id == bindparam("attempt"), _QUESTIONS.c.slot == bindparam("at_slot"),
+                   _QUESTIONS.c.seq < bindparam("new_seq"), _QUESTIONS.c.checked.is_(False),
+                   _OPEN_FOR.exists(), sessions.LIVE_SESSION)
+            .values(response=bindparam("new_response", type_=_QUESTIONS.c.response.type),
+                    seq=bindparam("new_seq"), saved_at=_NOW)
+            .returning(select(_ATTEMPTS.c.deadline).where(_ATTEMPTS.c.id == bindparam("attempt")).scalar_subquery(),
+                       sessions.LAST_SEEN))
 _STORED = select(_QUESTIONS.c.seq, _QUESTIONS.c.page, _QUESTIONS.c.checked).where(
     _QUESTIONS.c.attempt_id == bindparam("attempt"), _QUESTIONS.c.slot == bindparam("at_slot"))
 
@@ -535,13 +554,7 @@ class SaveResult(list):
     deadline: datetime | None = None
 
 
-def save(attempt_id: int, user_id: int, answers: list[tuple[int, int, Any]], *,
-         now: datetime | None = None) -> SaveResult:
-    """Store answers [(slot, client sequence number, form values)] of the learner's open attempt."""
-    now = now or utcnow()
-    row = answerable(attempt_id, user_id, now)
-    out = SaveResult()
-    out.deadline = row.deadline
+def _cleaned(answers: list[tuple[int, int, Any]]) -> list[tuple[int, int, dict]]:
     cleaned = []
     for slot, seq, values in answers:
         if not isinstance(slot, int) or isinstance(slot, bool) or slot < 1:
@@ -550,6 +563,43 @@ def save(attempt_id: int, user_id: int, answers: list[tuple[int, int, Any]], *,
             raise ValidationError(_("Question %(n)d: the sequence number must be a positive whole number.", n=slot),
                                   field=f"answers-{slot}")
         cleaned.append((slot, seq, _clean_values(values, slot)))
+    return cleaned
+
+
+def save_as(attempt_id: int, who: dict, answers: list[tuple[int, int, Any]], now: datetime) -> tuple[SaveResult, int]:
+    """The common case of a save, without reading first: one statement per answer that also checks who is asking
+    (``who``: ``sessions.live_session_params``), each a transaction by itself (``ALONE``), so an answer stored
+    stays stored. Returns the saves applied and how many answers they are; ``save`` takes the rest (an answer
+    refused here for any reason: not the owner's, closed, another page, an old sequence number, a bad value)
+    and says why. A live session is touched (``sessions.seen``)."""
+    out = SaveResult()
+    try:
+        cleaned = _cleaned(answers)
+    except ValidationError:
+        return out, 0  # ``save`` first tells another's or a closed attempt from a bad value
+    conn = db.session.connection().execution_options(**{ALONE: True})
+    last_seen = None
+    for slot, seq, values in cleaned:
+        row = conn.execute(_SAVE_AS, {**who, "attempt": attempt_id, "at_slot": slot, "new_seq": seq,
+                                      "new_response": values, "now": now}).first()
+        if row is None:
+            break
+        out.deadline, last_seen = row
+        out.append(Saved(slot, seq, True))
+    db.session.commit()  # SQLite's write lock is held from the first statement
+    if last_seen is not None:
+        sessions.seen(who["sid"], last_seen, now)
+    return out, len(out)
+
+
+def save(attempt_id: int, user_id: int, answers: list[tuple[int, int, Any]], *,
+         now: datetime | None = None) -> SaveResult:
+    """Store answers [(slot, client sequence number, form values)] of the learner's open attempt."""
+    now = now or utcnow()
+    row = answerable(attempt_id, user_id, now)
+    out = SaveResult()
+    out.deadline = row.deadline
+    cleaned = _cleaned(answers)
     conn = db.session.connection()
     sequential = row.navigation == "sequential"
     for slot, seq, values in cleaned:

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from lms.accounts import sessions
 from lms.accounts.sessions import authenticated_user_id
 from lms.assessment import attempt_files, attempts, quizzes, render
 from lms.assessment.models import AttemptState, QuestionAttempt, Quiz, QuizAttempt, QuizGrade
@@ -302,26 +303,33 @@ def download(attempt_id: int, file_id: int):
 @bp.route("/attempts/<int:attempt_id>/save", methods=["POST"])
 def autosave(attempt_id: int):
     """The page's script: ``{"answers": [{"slot", "seq", "values"}]}`` → what the server holds now. The hottest
-    path of a quiz: who is asking is checked in one small statement (``sessions.authenticated_user_id``, the
-    same rules as every page), then one statement reads the attempt and one per question writes."""
-    user_id = authenticated_user_id()
-    if user_id is None:
-        return jsonify(error={"code": 401, "message": _("Your session has ended. Please log in again."),
-                              "field": None}), 401
+    path of a quiz: an answer is stored by one statement that also checks who is asking (``attempts.save_as``,
+    the rules of every page); what that leaves goes the careful way: the session (401 when it has ended, the
+    same rules), one statement reading the attempt (404, 409), one per question writing (422 and the reasons)."""
     body = request.get_json(silent=True)
     answers = body.get("answers") if isinstance(body, dict) else None
-    if not isinstance(answers, list) or len(answers) > 200 or not all(isinstance(a, dict) for a in answers):
-        attempts.owned_or_404(attempt_id, user_id)  # somebody else's attempt: not found, whatever the body
-        return jsonify(error={"code": 422, "message": _("The answers are not in the expected form."),
-                              "field": "answers"}), 422
+    shaped = isinstance(answers, list) and len(answers) <= 200 and all(isinstance(a, dict) for a in answers)
+    answers = [(a.get("slot"), a.get("seq"), a.get("values")) for a in answers] if shaped else []
     now = utcnow()
-    try:
-        saved = attempts.save(attempt_id, user_id,
-                              [(a.get("slot"), a.get("seq"), a.get("values")) for a in answers], now=now)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return jsonify(error={"code": exc.status, "message": exc.message, "field": exc.field}), exc.status
+    who = sessions.live_session_params(now) if answers else None
+    saved, done = attempts.save_as(attempt_id, who, answers, now) if who else (attempts.SaveResult(), 0)
+    if not answers or done < len(answers):
+        user_id = authenticated_user_id()
+        if user_id is None:
+            return jsonify(error={"code": 401, "message": _("Your session has ended. Please log in again."),
+                                  "field": None}), 401
+        if not shaped:
+            attempts.owned_or_404(attempt_id, user_id)  # somebody else's attempt: not found, whatever the body
+            return jsonify(error={"code": 422, "message": _("The answers are not in the expected form."),
+                                  "field": "answers"}), 422
+        try:
+            rest = attempts.save(attempt_id, user_id, answers[done:], now=now)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            return jsonify(error={"code": exc.status, "message": exc.message, "field": exc.field}), exc.status
+        saved.extend(rest)
+        saved.deadline = rest.deadline
     left = None if saved.deadline is None else max(0, int((saved.deadline - now).total_seconds()))
     return jsonify(saved=[{"slot": s.slot, "seq": s.seq, "applied": s.applied} for s in saved], seconds_left=left)
 

@@ -104,18 +104,28 @@ def transaction_open(connection) -> bool:
     return dbapi_connection.info.transaction_status != TransactionStatus.IDLE
 
 
-def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction, before_begin=None) -> None:
+#: Execution option for a write that is a whole transaction by itself (one statement whose own locks are all it
+#: needs): on PostgreSQL it runs in autocommit, without the BEGIN and COMMIT round trips, unless the request's
+#: transaction is already open. SQLite still wraps it (its write lock is queued for in Python, see below).
+ALONE = "lms_alone"
+
+
+def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction, before_begin=None, *,
+                         alone_in_autocommit: bool = False) -> None:
     """Run reads outside any transaction and open the transaction at the first write.
 
     The DBAPI connection is in autocommit mode (set on connect by the caller). A read runs on the
     latest committed data and holds nothing; the first write — or a locking read such as
     ``SELECT … FOR UPDATE`` — first issues ``begin_sql``; everything from there to COMMIT/ROLLBACK is
     one transaction, which SQLAlchemy ends as usual. ``in_transaction(dbapi_connection)`` says whether
-    the database connection is already inside one."""
+    the database connection is already inside one. With ``alone_in_autocommit`` a statement executed
+    with the ``ALONE`` option opens no transaction (the DBAPI's commit of an idle connection does nothing)."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _begin(conn, cursor, statement, parameters, context, executemany):
         if not conn.in_transaction() or in_transaction(cursor.connection):
+            return
+        if alone_in_autocommit and context is not None and context.execution_options.get(ALONE):
             return
         if _is_write(statement):
             if before_begin is not None:
@@ -189,7 +199,7 @@ def configure_psycopg(engine: Engine) -> None:
         dbapi_connection.autocommit = True
 
     begin_at_first_write(engine, "BEGIN", lambda dbapi_connection:
-                         dbapi_connection.info.transaction_status != TransactionStatus.IDLE)
+                         dbapi_connection.info.transaction_status != TransactionStatus.IDLE, alone_in_autocommit=True)
 
 
 #: A pooled connection unused for longer than this is pinged before it is handed out.

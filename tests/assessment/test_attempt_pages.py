@@ -96,6 +96,53 @@ def test_script_saves_are_idempotent(client, login_as, world, setup):
     assert client.post(f"/attempts/{attempt.id}/save", json={"answers": []}).status_code == 400  # no CSRF token
 
 
+def test_a_save_checks_the_session_as_every_page(app, client, login_as, world, setup):
+    """A save checks who is asking inside its own statement: the same rules as ``load_user`` (a live session of
+    the attempt's owner, active, within both timeouts), the session touched at most once a minute."""
+    from lms.accounts.models import AuthSession
+
+    login_as(client, world.student_a)
+    attempt = start(client, setup)
+    sessions = AuthSession.__table__
+
+    def stored():
+        return db.session.scalar(select(QuestionAttempt.response).where(QuestionAttempt.attempt_id == attempt.id,
+                                                                        QuestionAttempt.slot == 1))
+
+    db.session.execute(sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    assert autosave(client, attempt.id, [{"slot": 1, "seq": 1, "values": {"": "0"}}]).status_code == 200
+    touched = db.session.scalar(select(AuthSession.last_seen_at).where(AuthSession.user_id == world.student_a.id))
+    assert utcnow() - touched < timedelta(minutes=1)
+    db.session.execute(sessions.update().values(
+        created_at=utcnow() - timedelta(seconds=app.config["SESSION_ABSOLUTE_SECONDS"] + 5)))
+    db.session.commit()
+    r = autosave(client, attempt.id, [{"slot": 1, "seq": 2, "values": {"": "1"}}])
+    assert r.status_code == 401 and "сеанс" in r.get_json()["error"]["message"].lower()
+    assert db.session.scalar(select(func.count()).select_from(AuthSession).where(
+        AuthSession.user_id == world.student_a.id)) == 0  # an expired session is ended, as by a page
+    login_as(client, world.student_a)
+    world.student_a.is_active = False  # deactivated, the session row left behind
+    db.session.commit()
+    assert autosave(client, attempt.id, [{"slot": 1, "seq": 3, "values": {"": "1"}}]).status_code == 401
+    assert stored() == {"": "0"}
+
+
+def test_one_request_may_carry_new_and_old_answers(client, login_as, world, setup):
+    login_as(client, world.student_a)
+    attempt = start(client, setup)
+    assert autosave(client, attempt.id, [{"slot": 2, "seq": 3, "values": {"": "1"}}]).status_code == 200
+    r = autosave(client, attempt.id, [{"slot": 1, "seq": 5, "values": {"": "1"}},
+                                      {"slot": 2, "seq": 2, "values": {"": "0"}},
+                                      {"slot": 3, "seq": 1, "values": {"": "2"}}])
+    assert r.status_code == 200
+    assert r.get_json()["saved"] == [{"slot": 1, "seq": 5, "applied": True}, {"slot": 2, "seq": 3, "applied": False},
+                                     {"slot": 3, "seq": 1, "applied": True}]
+    rows = dict(db.session.execute(select(QuestionAttempt.slot, QuestionAttempt.seq).where(
+        QuestionAttempt.attempt_id == attempt.id, QuestionAttempt.slot <= 3)).all())
+    assert rows == {1: 5, 2: 3, 3: 1}
+
+
 def test_deadline_boundaries_over_http(client, login_as, world, monkeypatch):
     s = make_quiz_setup(world, time_limit=20, overdue="grace", grace_period=2)
     login_as(client, world.student_a)
@@ -299,3 +346,77 @@ def test_digits_that_are_not_numbers_are_bad_input_not_errors(client, login_as, 
     for url in (f"/banks/{setup.bank.id}?category=²&grade=²", f"/quizzes/{setup.activity.id}/questions?bank=²",
                 f"/quizzes/{setup.activity.id}/overrides?edit=²"):
         assert client.get(url).status_code in (200, 404), url
+
+
+def test_a_submission_grades_every_save_that_raced_it(concurrent_app):  # noqa: F811 - the fixture
+    """Learners' saves keep coming while the attempt is submitted: every save answered «applied» before the
+    submission is what was graded, and every one after it is refused (409), never stored ungraded."""
+    from tests.conftest import TEST_PASSWORD, Client
+    from tests.factories import build_world
+
+    app = concurrent_app
+    app.test_client_class = Client
+    with app.app_context():
+        world = build_world(TEST_PASSWORD)
+        s = make_quiz_setup(world, essay=False)
+        db.session.commit()
+        activity_id, username = s.activity.id, world.student_a.username
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": TEST_PASSWORD}).status_code == 302
+    attempt_id = int(re.search(r"/attempts/(\d+)", client.post(f"/quizzes/{activity_id}/start")
+                               .headers["Location"]).group(1))
+    with app.app_context():
+        typed = [(qa.slot, right_values(qa)) for qa in db.session.get(QuizAttempt, attempt_id).questions
+                 if qa.version.definition["qtype"] in ("shortanswer", "numerical")]
+    token = client.csrf_token()
+    cookie = client.get_cookie("lms_session", domain="lms.test")
+    barrier = threading.Barrier(len(typed) + 1)
+    answered: dict[int, list[tuple[int, int, bool]]] = {slot: [] for slot, _ in typed}
+    errors: list[BaseException] = []
+
+    def own_client():
+        c = app.test_client()
+        c.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
+        return c
+
+    def saver(slot: int, right: dict) -> None:
+        try:
+            c = own_client()
+            barrier.wait(timeout=60)
+            for seq in range(1, 2000):
+                r = c.post(f"/attempts/{attempt_id}/save", headers={"X-CSRFToken": token}, json={"answers": [
+                    {"slot": slot, "seq": seq, "values": right if seq % 2 else {"": "неверно"}}]})
+                answered[slot].append((seq, r.status_code, r.status_code == 200 and r.get_json()["saved"][0]["applied"]))
+                if r.status_code != 200:
+                    break
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    def submitter() -> None:
+        try:
+            c = own_client()
+            barrier.wait(timeout=60)
+            import time
+
+            time.sleep(0.1)
+            assert c.post(f"/attempts/{attempt_id}/submit", data={"csrf_token": token}).status_code == 303
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=saver, args=pair) for pair in typed] + [threading.Thread(target=submitter)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    with app.app_context():
+        attempt = db.session.get(QuizAttempt, attempt_id)
+        assert attempt.state == AttemptState.FINISHED
+        for qa in attempt.questions:
+            if qa.slot not in answered:
+                continue
+            tried = answered[qa.slot]
+            assert tried[-1][1] == 409, tried[-3:]  # the saver went on until the submission refused it
+            last_applied = max(seq for seq, _status, applied in tried if applied)
+            assert qa.seq == last_applied
+            assert qa.fraction == (1 if last_applied % 2 else 0), (qa.slot, last_applied, qa.response)
