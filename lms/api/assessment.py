@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.api.base import Id, Integer, PageArgs, Schema, page_of
 from lms.api.core import api_user, document_errors, get_or_404, make_blueprint, paginate, require
-from lms.assessment import attempt_files, attempts, banks, gift, moodle_xml, qtypes, quizzes, render
+from lms.assessment import attempt_files, attempts, banks, gift, moodle_xml, qtypes, quizzes, render, views
 from lms.assessment.models import (
     DIFFICULTIES,
     AttemptFile,
@@ -44,8 +44,8 @@ from lms.core.db import utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.storage import content_disposition, get_storage
 from lms.courses import permissions as perm
-from lms.courses.models import Activity, ActivityKind, CourseRun
-from lms.courses.routes_content import open_activity, uploads
+from lms.courses.models import Activity, CourseRun
+from lms.courses.web import open_activity, opened, uploads
 from lms.extensions import db
 
 banks_bp = make_blueprint("banks", __name__, "/banks", "Банки вопросов: вопросы, импорт GIFT и Moodle XML, экспорт.")
@@ -493,13 +493,6 @@ def _tag_filter(tag: str):
 
 # --- helpers: quizzes and attempts --------------------------------------------------------------------
 
-def _quiz_activity(activity_id: int) -> Activity:
-    activity = get_or_404(Activity, activity_id)
-    if activity.kind != ActivityKind.QUIZ:
-        abort(404)
-    return activity
-
-
 def _minutes(seconds: int | None) -> int | None:
     return seconds // 60 if seconds else None
 
@@ -516,7 +509,10 @@ def _settings(quiz: Quiz) -> dict:
             "review": quiz.review or quizzes.DEFAULT_REVIEW}
 
 
-def _quiz_data(activity: Activity, run: CourseRun, quiz: Quiz, *, staff: bool, now) -> dict:
+def _quiz_data(activity: Activity, run: CourseRun, quiz: Quiz, *, staff: bool, now,
+               status: attempts.LearnerStatus | None = None) -> dict:
+    """The quiz as its page shows it: to staff its settings (and questions to those who edit it); to anyone else
+    ``status`` (``attempts.learner_status``) in the settings' place."""
     user = api_user()
     out = {**_settings(quiz), "time_limit": _minutes(quiz.time_limit), "activity_id": activity.id,
            "run_id": run.id, "title": activity.title, "questions": len(quiz.slots),
@@ -526,17 +522,11 @@ def _quiz_data(activity: Activity, run: CourseRun, quiz: Quiz, *, staff: bool, n
             out["locked"] = quizzes.has_attempts(quiz)
             out["slots"] = list(quiz.slots)
         return out
-    group_id = attempts.group_of(run.id, user.id)
-    eff = quizzes.effective(quiz, user.id, group_id)
+    eff = status.effective
     out.update(opens_at=eff.opens_at, closes_at=eff.closes_at, time_limit=_minutes(eff.time_limit),
-               attempts_allowed=eff.attempts_allowed)
-    reason = attempts.why_not_start(quiz, user.id, group_id, now) if out["learner"] else None
-    open_one = attempts.open_attempt(quiz.id, user.id)
-    grade = db.session.scalar(select(QuizGrade.grade).where(QuizGrade.quiz_id == quiz.id,
-                                                            QuizGrade.user_id == user.id))
-    out.update(can_start=out["learner"] and (reason is None or open_one is not None), reason=reason,
-               open_attempt_id=open_one.id if open_one is not None and not open_one.is_preview else None,
-               grade=grade, passed=attempts.passed(quiz, grade))
+               attempts_allowed=eff.attempts_allowed, can_start=out["learner"] and status.may_start,
+               reason=status.reason, grade=status.grade, passed=status.passed,
+               open_attempt_id=status.open_attempt.id if status.open_attempt is not None else None)
     return out
 
 
@@ -566,21 +556,17 @@ def _attempt_data(attempt: QuizAttempt, now, items: frozenset[str], activity_id:
 
 def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: frozenset[str], *,
                     review: bool = False) -> list[dict]:
-    """What the attempt page shows of each question; marks and feedback only where the review options allow
-    them now (the keys are left out otherwise, so nothing of the key is in an open attempt's JSON)."""
-    numbers = attempts.question_numbers(attempt)
-    files = attempt_files.files_by_slot(attempt) if any(
-        attempt_files.allowed(qa.version.definition) for qa in qas) else {}
+    """``views.question_views`` as JSON (marks and feedback keys left out where the review options hide them,
+    so nothing of the key is in an open attempt's JSON); a review adds the answer as text."""
     out = []
-    for qa in qas:
-        definition = qa.version.definition
-        shown = {"slot": qa.slot, "page": qa.page, "number": numbers.get(qa.slot),
-                 "view": render.view(definition, qa.order), "values": qa.response or {}, "seq": qa.seq,
-                 "checked": qa.checked, "tries": qa.tries}
-        if attempt_files.allowed(definition):
-            shown["files"] = [_file_data(attempt, qa.slot, f) for f in files.get(qa.slot, [])]
-        shown.update(attempts.question_outcome(attempt, qa, items))
+    for shown in views.question_views(attempt, qas, items):
+        qa, files = shown.pop("qa"), shown.pop("files")
+        shown.update(slot=qa.slot, page=qa.page, values=qa.response or {}, seq=qa.seq, checked=qa.checked,
+                     tries=qa.tries)
+        if files is not None:
+            shown["files"] = [_file_data(attempt, qa.slot, f) for f in files]
         if review and "attempt" in items:
+            definition = qa.version.definition
             shown["response"] = render.response_text(definition, attempts.response_of(qa, definition))
         out.append(shown)
     return out
@@ -598,34 +584,13 @@ def _summary(attempt: QuizAttempt) -> list[dict]:
             for qa in attempt.questions if qa.slot in numbers]
 
 
-def _refuse_closed(attempt: QuizAttempt) -> None:
-    if attempt.state == AttemptState.OVERDUE:
-        raise attempts.AttemptClosed(_("Time is up: answers can no longer be changed."))
-    if attempt.state not in AttemptState.OPEN:
-        raise attempts.AttemptClosed(_("The attempt is submitted: answers can no longer be changed."))
-
-
-def _shown_page(attempt: QuizAttempt, asked: int | None) -> int:
-    """The page whose questions may be shown: any page of a free quiz, only the reached one of a sequential one."""
-    if asked is None:
-        return attempt.page
-    if asked > attempt.pages:
-        raise ValidationError(_("From %(low)d to %(high)d.", low=1, high=attempt.pages), field="page")
-    if attempt.quiz.navigation == "sequential" and asked != attempt.page:
-        if asked < attempt.page:
-            raise attempts.AttemptClosed(_("This quiz is answered page by page: earlier pages cannot be opened "
-                                           "again."))
-        raise attempts.AttemptClosed(_("This quiz is answered page by page: pages cannot be skipped."))
-    return asked
-
-
 def _attempt_detail(attempt: QuizAttempt, now, page: int | None) -> dict:
     quiz = attempt.quiz
     items = attempts.review_items(quiz, attempt, now, closes_at=_closes_at(attempt))
     out = {**_attempt_data(attempt, now, items), "summary": _summary(attempt), "questions": [], "shown_page": None}
     # An overdue attempt may only be submitted; a closed one is read in its review.
     if attempt.state == AttemptState.IN_PROGRESS:
-        number = _shown_page(attempt, page)
+        number = attempts.shown_page(attempt, page)
         out["shown_page"] = number
         out["questions"] = _question_views(attempt, [qa for qa in attempt.questions if qa.page == number], items)
     return out
@@ -826,13 +791,11 @@ class QuizView(MethodView):
         оценка; преподавателям — настройки теста и его вопросы (слоты). Условия доступа к элементу курса —
         как на странице (403 с причиной).
         """
-        activity = _quiz_activity(activity_id)
+        activity, quiz = quizzes.activity_and_quiz(activity_id)
         run, staff = open_activity(activity)
-        quiz = quizzes.quiz_of(activity)
         now = utcnow()
-        for attempt in attempts.attempts_of(quiz.id, api_user().id):
-            attempts.close_if_overdue(attempt, now)
-        data = _quiz_data(activity, run, quiz, staff=staff, now=now)
+        status = attempts.learner_status(quiz, run.id, api_user().id, now, learner=perm.is_learner(api_user(), run))
+        data = _quiz_data(activity, run, quiz, staff=staff, now=now, status=status)
         db.session.commit()  # the quiz made on first use, attempts closed at their deadline
         return data
 
@@ -846,10 +809,9 @@ class QuizView(MethodView):
         на странице настроек (время — с часовым поясом; ограничение времени и льготный период — в минутах,
         штраф — в процентах). Максимальная оценка закрепляется, когда слушатели уже проходили тест.
         """
-        activity = _quiz_activity(activity_id)
+        activity, quiz = quizzes.activity_and_quiz(activity_id)
         run = db.session.get(CourseRun, activity.run_id)
         require(perm.can_edit_content(api_user(), run))
-        quiz = quizzes.quiz_of(activity)
         penalty, current = quiz.penalty, _settings(quiz)
         if "review" in data:  # the moments not sent keep theirs
             data["review"] = {**current["review"], **data["review"]}
@@ -875,9 +837,8 @@ class QuizAttempts(MethodView):
         Слушателю — свои (оценка — если настройки обзора сейчас позволяют показать баллы); преподавателям и
         руководителям — все попытки слушателей, ``?user=`` — одного.
         """
-        activity = _quiz_activity(activity_id)
+        activity, quiz = quizzes.activity_and_quiz(activity_id)
         run, staff = open_activity(activity)
-        quiz = quizzes.quiz_of(activity)
         user, now = api_user(), utcnow()
         stmt = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.is_preview.is_(False))
         if staff:
@@ -903,14 +864,12 @@ class QuizAttempts(MethodView):
         Слушателю потока, которому элемент открыт. Когда начать нельзя (тест ещё не открыт, закрыт, попытки
         кончились) — 409 с причиной. Срок попытки считает сервер.
         """
-        activity = _quiz_activity(activity_id)
-        run, _staff = open_activity(activity)
+        activity, quiz = quizzes.activity_and_quiz(activity_id)
+        access = opened(activity)  # as the page's «Start»: the run with the learner's standing, one statement
+        require(access.learns)
         user = api_user()
-        require(perm.is_learner(user, run))
-        quiz = quizzes.quiz_of(activity)
         existing = attempts.open_attempt(quiz.id, user.id)
-        attempt = attempts.start(quiz, user, group_id=attempts.group_of(run.id, user.id), now=utcnow())
-        attempt_id = attempt.id
+        attempt_id = attempts.start_id(quiz, user, group_id=access.enrolment.group_id, now=utcnow())
         db.session.commit()
         status = 200 if existing is not None and existing.id == attempt_id else 201
         return _attempt_detail(_own_attempt(attempt_id), utcnow(), None), status  # questions loaded at once
@@ -923,10 +882,9 @@ class QuizGrades(MethodView):
     @document_errors(quizzes_bp, 403, 404)
     def get(self, args, activity_id):
         """Оценки слушателей за тест (по методу оценивания) — преподавателям и руководителям"""
-        activity = _quiz_activity(activity_id)
+        activity, quiz = quizzes.activity_and_quiz(activity_id)
         run = db.session.get(CourseRun, activity.run_id)
         require(perm.can_enrol_others(api_user(), run))
-        quiz = quizzes.quiz_of(activity)
         db.session.commit()  # the quiz made on first use
         page = paginate(select(QuizGrade).where(QuizGrade.quiz_id == quiz.id).order_by(QuizGrade.user_id), args)
         page["items"] = [{"user_id": g.user_id, "grade": g.grade, "passed": attempts.passed(quiz, g.grade),
@@ -1037,7 +995,6 @@ class AttemptPage(MethodView):
         attempt = _own_attempt(attempt_id)
         now = utcnow()
         _close_overdue(attempt, now)
-        _refuse_closed(attempt)
         page = attempts.go_to_page(attempt, data["page"], user_id=api_user().id, now=now)
         db.session.commit()
         return _attempt_detail(attempt, now, page)

@@ -54,7 +54,7 @@ from lms.assessment.models import (
     QuizOverride,
 )
 from lms.core import audit
-from lms.core.db import ALONE, transaction_open, utcnow
+from lms.core.db import ALONE, committed_connection, transaction_open, utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.i18n import fmt_number
 from lms.core.pagecache import VersionedCache
@@ -154,11 +154,36 @@ def _refusal(eff: quizzes.Effective, used: int, has_questions: bool, now: dateti
     return None
 
 
-def why_not_start(quiz: Quiz, user_id: int, group_id: int | None, now: datetime) -> str | None:
-    """Why the learner may not start a new attempt now (shown on the page), or None."""
-    used = db.session.scalar(select(func.count()).select_from(QuizAttempt).where(
-        QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == user_id, QuizAttempt.is_preview.is_(False)))
-    return _refusal(quizzes.effective(quiz, user_id, group_id), used, bool(quiz.slots), now)
+@dataclass
+class LearnerStatus:
+    """What a person sees of a quiz for themselves, on the quiz page and in the API."""
+
+    effective: quizzes.Effective  # their dates, time limit and attempts (overrides applied)
+    attempts: list[QuizAttempt]  # theirs, not previews; overdue ones closed (``closed``: the caller commits)
+    open_attempt: QuizAttempt | None  # the one to continue (never a teacher's preview)
+    reason: str | None  # why a learner may not start a new attempt now
+    grade: float | None
+    passed: bool | None
+    closed: bool
+
+    @property
+    def may_start(self) -> bool:  # for a learner: a new attempt, or the open one continued
+        return self.reason is None or self.open_attempt is not None
+
+
+def learner_status(quiz: Quiz, run_id: int, user_id: int, now: datetime, *, learner: bool) -> LearnerStatus:
+    """``user_id``'s attempts, limits and grade of the quiz; ``reason`` only for a learner of the run."""
+    mine = attempts_of(quiz.id, user_id)
+    closed = False
+    for attempt in mine:
+        closed |= close_if_overdue(attempt, now)
+    own = [a for a in mine if not a.is_preview]
+    eff = quizzes.effective(quiz, user_id, group_of(run_id, user_id))
+    reason = _refusal(eff, len(own), bool(quiz.slots), now) if learner else None
+    grade = db.session.scalar(select(QuizGrade.grade).where(QuizGrade.quiz_id == quiz.id,
+                                                            QuizGrade.user_id == user_id))
+    return LearnerStatus(eff, own, next((a for a in own if a.state in AttemptState.OPEN), None), reason, grade,
+                         passed(quiz, grade), closed)
 
 
 def _versions(pairs_latest: list[int], pinned: list[tuple[int, int]]) -> dict[int, QuestionVersion]:
@@ -533,18 +558,21 @@ def owned_or_404(attempt_id: int, user_id: int) -> None:
         raise NotFound()
 
 
-def _refuse(row, now: datetime) -> None:
+def refuse_closed(row, now: datetime) -> None:
+    """AttemptClosed (409), saying why, once an attempt (or its row: ``state``, ``deadline``) takes no more
+    answers: past its deadline, in its grace period, submitted or abandoned."""
+    if row.state == AttemptState.OVERDUE or (
+            row.state == AttemptState.IN_PROGRESS and row.deadline is not None and now > row.deadline):
+        raise AttemptClosed(_("Time is up: answers can no longer be changed."))
     if row.state != AttemptState.IN_PROGRESS:
         raise AttemptClosed(_("The attempt is submitted: answers can no longer be changed."))
-    if row.deadline is not None and now > row.deadline:
-        raise AttemptClosed(_("Time is up: answers can no longer be changed."))
 
 
 def answerable(attempt_id: int, user_id: int, now: datetime):
     """The row a save checks (the attempt's owner, state, deadline, page and navigation): NotFound for
     another's attempt, AttemptClosed once it takes no more answers."""
     row = _attempt_for_save(attempt_id, user_id)
-    _refuse(row, now)
+    refuse_closed(row, now)
     return row
 
 
@@ -577,16 +605,16 @@ def save_as(attempt_id: int, who: dict, answers: list[tuple[int, int, Any]], now
         cleaned = _cleaned(answers)
     except ValidationError:
         return out, 0  # ``save`` first tells another's or a closed attempt from a bad value
-    conn = db.session.connection().execution_options(**{ALONE: True})
     last_seen = None
-    for slot, seq, values in cleaned:
-        row = conn.execute(_SAVE_AS, {**who, "attempt": attempt_id, "at_slot": slot, "new_seq": seq,
-                                      "new_response": values, "now": now}).first()
-        if row is None:
-            break
-        out.deadline, last_seen = row
-        out.append(Saved(slot, seq, True))
-    db.session.commit()  # SQLite's write lock is held from the first statement
+    with committed_connection(db.session) as conn:  # committed: SQLite's write lock is held from the first statement
+        conn = conn.execution_options(**{ALONE: True})
+        for slot, seq, values in cleaned:
+            row = conn.execute(_SAVE_AS, {**who, "attempt": attempt_id, "at_slot": slot, "new_seq": seq,
+                                          "new_response": values, "now": now}).first()
+            if row is None:
+                break
+            out.deadline, last_seen = row
+            out.append(Saved(slot, seq, True))
     if last_seen is not None:
         sessions.seen(who["sid"], last_seen, now)
     return out, len(out)
@@ -622,26 +650,42 @@ def save(attempt_id: int, user_id: int, answers: list[tuple[int, int, Any]], *,
     return out
 
 
-def go_to_page(attempt: QuizAttempt, page: int, *, user_id: int, now: datetime | None = None) -> int:
-    """Move a sequential attempt on to ``page`` (never back); a free one may show any page. Returns the page."""
-    now = now or utcnow()
-    if attempt.user_id != user_id:
-        raise NotFound()
+def _in_order(attempt: QuizAttempt, page: int, *, moving: bool) -> None:
+    """Pages exist from 1 to the attempt's number; a sequential attempt shows only its current page and moves
+    on only to the next one."""
     if not 1 <= page <= attempt.pages:
         raise ValidationError(_("From %(low)d to %(high)d.", low=1, high=attempt.pages), field="page")
     if attempt.quiz.navigation != "sequential":
-        return page
+        return
     if page < attempt.page:
         raise AttemptClosed(_("This quiz is answered page by page: earlier pages cannot be opened again."))
-    if page > attempt.page + 1:
+    if page > attempt.page + moving:
         raise AttemptClosed(_("This quiz is answered page by page: pages cannot be skipped."))
-    if page == attempt.page + 1:
-        if not accepts_answers(attempt, now):
-            raise AttemptClosed(_("Time is up: answers can no longer be changed."))
+
+
+def shown_page(attempt: QuizAttempt, asked: int | None) -> int:
+    """The page whose questions are shown: the current one unless another is asked for, which any page of a
+    free quiz may be, and only the current one of a sequential quiz (``_in_order``)."""
+    if asked is None:
+        return attempt.page
+    _in_order(attempt, asked, moving=False)
+    return asked
+
+
+def go_to_page(attempt: QuizAttempt, page: int, *, user_id: int, now: datetime | None = None) -> int:
+    """Move an open attempt to ``page``: a free one to any page, a sequential one on to the next (never back,
+    never skipping; the move is stored). Returns the page."""
+    now = now or utcnow()
+    if attempt.user_id != user_id:
+        raise NotFound()
+    refuse_closed(attempt, now)
+    _in_order(attempt, page, moving=True)
+    if attempt.quiz.navigation == "sequential" and page == attempt.page + 1:
         db.session.execute(update(QuizAttempt).where(QuizAttempt.id == attempt.id, QuizAttempt.page == page - 1)
                            .values(page=page).execution_options(synchronize_session=False))
         db.session.refresh(attempt)
-    return attempt.page
+        return attempt.page
+    return page
 
 
 # --- interactive behaviour ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, func, or_, select
+from werkzeug.exceptions import NotFound
 
 from lms.accounts.models import User
 from lms.assessment import banks
@@ -30,6 +31,7 @@ from lms.assessment.models import (
 )
 from lms.core import audit
 from lms.core.errors import Conflict, ValidationError
+from lms.core.loading import MAX_ID
 from lms.courses.models import Activity, ActivityKind, CourseRun, Enrolment, GradeItem
 from lms.courses.revisions import bump
 from lms.extensions import db
@@ -65,6 +67,16 @@ def quiz_of(activity: Activity) -> Quiz:
         db.session.add(quiz)
         db.session.flush()
     return quiz
+
+
+def activity_and_quiz(activity_id: int) -> tuple[Activity, Quiz]:
+    """A quiz activity with its quiz (read in one statement; made on first use), or NotFound."""
+    row = db.session.execute(select(Activity, Quiz).outerjoin(Quiz, Quiz.activity_id == Activity.id)
+                             .where(Activity.id == activity_id)).first() if 0 < activity_id <= MAX_ID else None
+    if row is None or row[0].kind != ActivityKind.QUIZ:
+        raise NotFound()
+    activity, quiz = row
+    return activity, quiz or quiz_of(activity)
 
 
 _COPIED_SETTINGS = tuple(c.key for c in Quiz.__table__.columns

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     jsonify,
@@ -20,22 +19,20 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from lms.accounts import sessions
 from lms.accounts.sessions import authenticated_user_id
-from lms.assessment import attempt_files, attempts, quizzes, render
-from lms.assessment.models import AttemptState, QuestionAttempt, Quiz, QuizAttempt, QuizGrade
+from lms.assessment import attempt_files, attempts, quizzes, views
+from lms.assessment.models import AttemptState, QuestionAttempt, Quiz, QuizAttempt
 from lms.core.db import utcnow
 from lms.core.errors import Conflict, DomainError
-from lms.core.loading import MAX_ID, get_or_404
+from lms.core.loading import MAX_ID
 from lms.core.permissions import require
 from lms.core.storage import get_storage
-from lms.courses import content as services
 from lms.courses import permissions as perm
 from lms.courses.labels import course_labels
-from lms.courses.models import Activity, ActivityKind, CourseRun
-from lms.courses.routes_content import open_activity, uploads
+from lms.courses.models import Activity, CourseRun
+from lms.courses.web import open_activity, opened, uploads
 from lms.extensions import db
 
 bp = Blueprint("attempts", __name__)
@@ -48,11 +45,8 @@ def _labels():
 
 
 def _quiz_activity(activity_id: int) -> tuple[Activity, CourseRun, bool, Quiz]:
-    activity = get_or_404(Activity, activity_id)
-    if activity.kind != ActivityKind.QUIZ:
-        abort(404)
+    activity, quiz = quizzes.activity_and_quiz(activity_id)
     run, staff = open_activity(activity)
-    quiz = quizzes.quiz_of(activity)
     return activity, run, staff, quiz
 
 
@@ -61,60 +55,38 @@ def _quiz_activity(activity_id: int) -> tuple[Activity, CourseRun, bool, Quiz]:
 def quiz(activity_id: int):
     activity, run, staff, quiz_ = _quiz_activity(activity_id)
     now = utcnow()
-    mine = attempts.attempts_of(quiz_.id, current_user.id)
-    changed = False
-    for a in mine:
-        changed |= attempts.close_if_overdue(a, now)
-    if changed:
-        db.session.commit()
-    group_id = attempts.group_of(run.id, current_user.id)
-    eff = quizzes.effective(quiz_, current_user.id, group_id)
     learner = perm.is_learner(current_user, run)
-    reason = attempts.why_not_start(quiz_, current_user.id, group_id, now) if learner else None
-    open_one = next((a for a in mine if a.state in AttemptState.OPEN and not a.is_preview), None)
+    status = attempts.learner_status(quiz_, run.id, current_user.id, now, learner=learner)
+    if status.closed:
+        db.session.commit()
     rows = []
-    for a in mine:
-        if a.is_preview:
-            continue
-        items = attempts.review_items(quiz_, a, now, closes_at=eff.closes_at)
+    for a in status.attempts:
+        items = attempts.review_items(quiz_, a, now, closes_at=status.effective.closes_at)
         rows.append({"attempt": a, "grade": attempts.attempt_grade(quiz_, a) if "marks" in items else None,
                      "marks": "marks" in items, "review": "attempt" in items and a.state == AttemptState.FINISHED})
-    grade = None
-    if not staff:
-        grade = db.session.scalar(select(QuizGrade.grade).where(QuizGrade.quiz_id == quiz_.id,
-                                                                QuizGrade.user_id == current_user.id))
+    grade = None if staff else status.grade
     return render_template("attempts/quiz.html", activity=activity, run=run, quiz=quiz_, staff=staff,
-                           editing=perm.can_edit_content(current_user, run), eff=eff, rows=rows, reason=reason,
-                           learner=learner, open_attempt=open_one, grade=grade, now=now,
-                           grade_methods=quizzes.GRADE_METHODS, overdue_labels=quizzes.OVERDUE,
+                           editing=perm.can_edit_content(current_user, run), eff=status.effective, rows=rows,
+                           reason=status.reason, learner=learner, open_attempt=status.open_attempt, grade=grade,
+                           now=now, grade_methods=quizzes.GRADE_METHODS, overdue_labels=quizzes.OVERDUE,
                            passed=attempts.passed(quiz_, grade))
 
 
 @bp.route("/quizzes/<int:activity_id>/start", methods=["POST"])
 @login_required
 def start(activity_id: int):
-    """A learner of the run starts (or continues) an attempt. The run, their enrolment and staff role are read
-    in one statement: a thousand learners press «Start» in the same minute."""
-    row = db.session.execute(select(Activity, Quiz).outerjoin(Quiz, Quiz.activity_id == Activity.id)
-                             .where(Activity.id == activity_id)).first()  # the id converter keeps ids in range
-    if row is None or row[0].kind != ActivityKind.QUIZ:
-        abort(404)
-    activity, quiz_ = row  # the quiz with its activity: one statement
-    access = perm.run_access_or_404(current_user, activity.run_id)
+    """A learner of the run starts (or continues) an attempt: a thousand learners press «Start» in the same
+    minute, so the quiz is read with its activity, the run with the learner's standing (``opened``)."""
+    activity, quiz_ = quizzes.activity_and_quiz(activity_id)
+    access = opened(activity)
     require(access.learns)
-    group_id = access.enrolment.group_id
-    completed = set(services.progress_rows(access.run.id, current_user.id)) if activity.requires_activity_id else set()
-    state = services.access(activity, group_ids={group_id} if group_id else set(), completed=completed)
-    if not state.open:
-        abort(403, description=state.reason)
-    quiz_ = quiz_ or quizzes.quiz_of(activity)
     try:
-        attempt_id = attempts.start_id(quiz_, current_user, group_id=group_id)
+        attempt_id = attempts.start_id(quiz_, current_user, group_id=access.enrolment.group_id)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(url_for("attempts.quiz", activity_id=activity.id)), 303
+        return redirect(url_for("attempts.quiz", activity_id=activity_id)), 303
     return redirect(url_for("attempts.page", attempt_id=attempt_id)), 303
 
 
@@ -136,18 +108,9 @@ def _values(qa: QuestionAttempt) -> dict:
 
 
 def _question_views(attempt: QuizAttempt, qas: list[QuestionAttempt], items: frozenset[str]) -> list[dict]:
-    """What the page shows of each question; feedback only where the review options allow it now."""
-    numbers = attempts.question_numbers(attempt)
-    files = attempt_files.files_by_slot(attempt) if any(
-        attempt_files.allowed(qa.version.definition) for qa in qas) else {}
-    out = []
-    for qa in qas:
-        definition = qa.version.definition
-        shown = {"qa": qa, "view": render.view(definition, qa.order), "prefix": attempts.prefix(qa.slot),
-                 "fields": _values(qa), "number": numbers.get(qa.slot), "files": files.get(qa.slot, [])}
-        shown.update(attempts.question_outcome(attempt, qa, items))
-        out.append(shown)
-    return out
+    """``views.question_views`` with the form's field names and the saved values."""
+    return [{**shown, "prefix": attempts.prefix(shown["qa"].slot), "fields": _values(shown["qa"]),
+             "files": shown["files"] or []} for shown in views.question_views(attempt, qas, items)]
 
 
 @bp.route("/attempts/<int:attempt_id>")

@@ -33,7 +33,7 @@ from lms.courses import permissions as perm
 from lms.courses.content import sanitize
 from lms.courses.models import HOLDS_PLACE, Activity, ActivityKind, CourseRun, Enrolment
 from lms.courses.routes_completion import group_arg
-from lms.courses.routes_content import local_input, parse_local
+from lms.courses.web import local_input, parse_local
 from lms.extensions import db
 
 bp = Blueprint("quiz_admin", __name__)

@@ -9,6 +9,7 @@ import functools
 import re
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
@@ -108,6 +109,21 @@ def transaction_open(connection) -> bool:
 #: needs): on PostgreSQL it runs in autocommit, without the BEGIN and COMMIT round trips, unless the request's
 #: transaction is already open. SQLite still wraps it (its write lock is queued for in Python, see below).
 ALONE = "lms_alone"
+
+
+@contextmanager
+def committed_connection(session):
+    """A connection whose work is committed at the end of the block (rolled back on an exception), taken
+    straight from the pool: the hottest writes save the ORM session's bookkeeping. A session bound to a single
+    connection (the tests' outer transaction) is used through the session instead."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            yield connection
+            connection.commit()
+    else:
+        yield session.connection()
+        session.commit()
 
 
 def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction, before_begin=None, *,

@@ -3,8 +3,7 @@ quizzes, webinars and surveys), what a learner may open and has completed, and a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -34,6 +33,7 @@ from lms.courses.models import (
     Submission,
     SubmissionFile,
 )
+from lms.courses.web import local_input, open_activity, parse_local, upload, uploads
 from lms.extensions import db
 
 bp = Blueprint("content", __name__)
@@ -42,27 +42,6 @@ bp = Blueprint("content", __name__)
 @bp.context_processor
 def _labels():
     return course_labels()
-
-
-def _zone(run: CourseRun) -> ZoneInfo:
-    return ZoneInfo(run.host_organization.time_zone or "Europe/Moscow")
-
-
-def local_input(moment: datetime | None, run: CourseRun) -> str:
-    return moment.astimezone(_zone(run)).strftime("%Y-%m-%dT%H:%M") if moment else ""
-
-
-def parse_local(value: str | None, run: CourseRun, field: str) -> datetime | None:
-    """A «datetime-local» input, in the host organization's time zone, as UTC."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=_zone(run)).astimezone(UTC)
-        except ValueError:
-            continue
-    raise ValidationError(_("A date and time are expected, e.g. 01.09.2026 09:00."), field=field)
 
 
 # --- the course page -----------------------------------------------------------------------------
@@ -211,23 +190,6 @@ def _activity_data(form: ActivityForm, run: CourseRun, kind: str) -> dict:
     return data
 
 
-def as_upload(file) -> services.Upload:
-    file.stream.seek(0, 2)  # the upload is spooled to a temporary file: its size is known
-    length = file.stream.tell()
-    file.stream.seek(0)
-    return services.Upload(filename=file.filename, stream=file.stream, length=length,
-                           content_type=file.mimetype or "application/octet-stream")
-
-
-def _upload():
-    file = request.files.get("file")
-    return as_upload(file) if file is not None and file.filename else None
-
-
-def uploads(name: str) -> list[services.Upload]:
-    return [as_upload(f) for f in request.files.getlist(name) if f and f.filename]
-
-
 @bp.route("/sections/<int:section_id>/activities/new", methods=["GET", "POST"])
 @login_required
 def new_activity(section_id: int):
@@ -244,7 +206,7 @@ def new_activity(section_id: int):
         form.max_points.data, form.pass_points.data = "100", "50"
     if form.validate_on_submit():
         ok, activity = submit(lambda: services.save_activity(section, _activity_data(form, run, kind), by=current_user,
-                                                             upload=_upload()),
+                                                             upload=upload()),
                               form=form, field="title", aliases=_ALIASES)
         if ok:
             flash(_("Activity added."), "success")
@@ -265,7 +227,7 @@ def edit_activity(activity_id: int):
     form = _activity_form(run, activity, request.form if request.method == "POST" else None)
     if form.validate_on_submit():
         ok, _a = submit(lambda: services.save_activity(activity.section, _activity_data(form, run, activity.kind),
-                                                       by=current_user, activity=activity, upload=_upload()),
+                                                       by=current_user, activity=activity, upload=upload()),
                         form=form, field="title", aliases=_ALIASES)
         if ok:
             flash(_("Saved."), "success")
@@ -284,22 +246,6 @@ def delete_activity(activity_id: int):
     if ok:
         flash(_("Activity deleted."), "success")
     return redirect(url_for("content.course", run_id=run.id))
-
-
-def open_activity(activity: Activity) -> tuple[CourseRun, bool]:
-    """Load the run and refuse unless the user may open this activity now (403 with the reason)."""
-    run = db.session.get(CourseRun, activity.run_id)
-    require(perm.can_view_content(current_user, run))
-    staff = perm.can_enrol_others(current_user, run)
-    if not staff:
-        enrolment = db.session.scalar(select(Enrolment).where(Enrolment.run_id == run.id,
-                                                              Enrolment.user_id == current_user.id))
-        rows = services.progress_rows(run.id, current_user.id)
-        state = services.access(activity, group_ids={enrolment.group_id} if enrolment.group_id else set(),
-                                completed={a for a, p in rows.items() if p.completed_at})
-        if not state.open:
-            abort(403, description=state.reason)
-    return run, staff
 
 
 @bp.route("/activities/<int:activity_id>")

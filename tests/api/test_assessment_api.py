@@ -345,6 +345,18 @@ def test_starting_is_refused_with_the_reason(client, world, h):
     assert quiz["can_start"] is False and quiz["reason"] == error["message"]
 
 
+def test_start_waits_for_the_activity_to_complete_first(client, world, h):
+    s = make_quiz_setup(world, essay=False)
+    section = db.session.scalars(select(Section).where(Section.run_id == s.run.id)).first()
+    task = content.save_activity(section, {"kind": "assignment", "title": "Эссе к модулю", "completion": "submitted"},
+                                 by=world.teacher_a)
+    s.activity.requires_activity_id = task.id
+    content.record_view(task, world.student_a)  # viewed, not completed
+    db.session.commit()
+    error = assert_error(client.post(f"/api/v1/quizzes/{s.activity.id}/attempts", headers=h(world.student_a)), 403)
+    assert "Эссе к модулю" in error["message"] and count(QuizAttempt) == 0
+
+
 def test_review_follows_the_review_options(client, world, h):
     s = make_quiz_setup(world, essay=False)
     learner = h(world.student_a)

@@ -49,6 +49,24 @@ def test_the_quiz_page_and_starting(client, login_as, world, setup):
     assert r.status_code == 200 and 'data-save-url' in r.get_data(as_text=True)
 
 
+def test_start_waits_for_the_activity_to_complete_first(client, login_as, world, setup):
+    """«Start» opens the quiz as its activity page does: an activity that must be completed first is not enough
+    viewed (the API: tests/api/test_assessment_api.py)."""
+    from lms.courses import content
+    from lms.courses.models import Section
+
+    section = db.session.scalars(select(Section).where(Section.run_id == setup.run.id)).first()
+    task = content.save_activity(section, {"kind": "assignment", "title": "Эссе к модулю", "completion": "submitted"},
+                                 by=world.teacher_a)
+    setup.activity.requires_activity_id = task.id
+    db.session.commit()
+    login_as(client, world.student_a)
+    assert client.get(f"/activities/{task.id}").status_code == 200  # viewed, not completed
+    r = client.post(f"/quizzes/{setup.activity.id}/start")
+    assert r.status_code == 403 and "Эссе к модулю" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(QuizAttempt)) == 0
+
+
 def test_an_open_attempt_reveals_no_key(client, login_as, world, setup):
     login_as(client, world.student_a)
     attempt = start(client, setup)
