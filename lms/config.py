@@ -107,7 +107,7 @@ def load_config() -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": _env_int("LMS_MAX_UPLOAD_MB", 200) * 1024 * 1024,
         # Ordinary requests of one process running at once (lms.core.admission; 0: no limit).
-        "MAX_ACTIVE_REQUESTS": _env_int("LMS_MAX_ACTIVE_REQUESTS", 8),
+        "MAX_ACTIVE_REQUESTS": _env_int("LMS_MAX_ACTIVE_REQUESTS", 4),
         "IMPORT_MAX_ROWS": _env_int("LMS_IMPORT_MAX_ROWS", 20000),
         # i18n
         "BABEL_DEFAULT_LOCALE": "ru",

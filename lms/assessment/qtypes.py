@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from flask_babel import gettext as _
 
 from lms.core.errors import ValidationError
+from lms.core.i18n import parse_number
 from lms.courses import grading
 
 #: States of a graded response.
@@ -142,15 +143,6 @@ def _files(raw, errors: dict) -> list[dict]:
 def _raise(errors: dict) -> None:
     if errors:
         raise ValidationError.of(errors)
-
-
-def parse_number(text: str) -> float | None:
-    """A number as people type it: «3,14», «3.14», «-2», «1e3», «1 000»; None when it is not one."""
-    cleaned = str(text or "").strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", cleaned):
-        return None
-    value = float(cleaned)
-    return value if math.isfinite(value) else None
 
 
 # --- the types ----------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -110,6 +112,15 @@ def compile_translations(app: Flask) -> None:
             write_mo(fh, catalog, use_fuzzy=False)
         tmp.replace(mo)
         log.info("compiled %s", mo)
+
+
+def parse_number(text) -> float | None:
+    """A number as people type it: «3,14», «3.14», «-2», «1e3», «1 000»; None when it is not one."""
+    cleaned = str(text or "").strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", cleaned):
+        return None
+    value = float(cleaned)
+    return value if math.isfinite(value) else None
 
 
 def fmt_number(value, digits: int = 2) -> str:

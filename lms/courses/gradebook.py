@@ -17,7 +17,7 @@ from lms.accounts.models import User
 from lms.assessment.models import Quiz, QuizGrade
 from lms.core import audit
 from lms.core.errors import ValidationError
-from lms.core.i18n import fmt_number
+from lms.core.i18n import fmt_number, parse_number
 from lms.core.tables import csv_bytes, xlsx_bytes
 from lms.courses.models import (
     HOLDS_PLACE,
@@ -251,8 +251,11 @@ def override(item: GradeItem, user: User, *, points, reason: str, by: User) -> G
         errors["reason"] = _("Say why the grade is changed.")
     elif len(reason) > 500:
         errors["reason"] = _("At most %(n)d characters.", n=500)
-    if text and (not text.isdecimal() or int(text) > item.max_points):
-        errors["points"] = _("From %(low)d to %(high)d.", low=0, high=item.max_points)
+    points = parse_number(text)
+    if text and (points is None or not 0 <= points <= item.max_points or round(points, 2) != points):
+        errors["points"] = _("From %(low)d to %(high)d, to hundredths (7,5).", low=0, high=item.max_points)
+    elif points is not None and points.is_integer():
+        points = int(points)
     if errors:
         raise ValidationError.of(errors)
     old = existing.points if existing else source_points(item, user.id)
@@ -262,8 +265,8 @@ def override(item: GradeItem, user: User, *, points, reason: str, by: User) -> G
         log_change(item.run_id, user.id, item.title, old, source_points(item, user.id), by=by, reason=reason)
         db.session.flush()
         return None
-    row = existing or GradeOverride(item_id=item.id, user_id=user.id, points=int(text), reason=reason)
-    row.points, row.reason, row.by_id = int(text), reason, by.id
+    row = existing or GradeOverride(item_id=item.id, user_id=user.id, points=points, reason=reason)
+    row.points, row.reason, row.by_id = points, reason, by.id
     if existing is None:
         db.session.add(row)
     log_change(item.run_id, user.id, item.title, old, row.points, by=by, reason=reason)

@@ -56,4 +56,20 @@ def test_a_failing_request_gives_its_slot_back():
     for _ in range(3):
         with contextlib.suppress(RuntimeError):
             middleware({"PATH_INFO": "/"}, lambda *a: None)
-    assert middleware._slots.acquire(timeout=1)  # noqa: SLF001 - the slot is free again
+    assert middleware._free == 1  # noqa: SLF001 - the slot is free again
+
+
+def test_the_waiting_are_served_in_the_order_they_came():
+    """A slot given back goes to the first in line, not to whoever asks next (a learner's stream of saves must
+    not keep another request waiting)."""
+    order: list[str] = []
+    slots = RequestSlots(lambda environ, start_response: [order.append(environ["PATH_INFO"])], 1)
+    slots.take()  # the one slot is busy
+    first = threading.Thread(target=slots, args=({"PATH_INFO": "/first"}, None))
+    first.start()
+    while not slots._line:  # noqa: SLF001 - wait until it stands in line
+        time.sleep(0.001)
+    slots.give()  # the slot passes to /first, not to the request below, which asks later
+    slots({"PATH_INFO": "/later"}, None)
+    first.join(timeout=5)
+    assert order == ["/first", "/later"]

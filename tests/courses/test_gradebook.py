@@ -80,6 +80,27 @@ def test_overrides_need_a_reason_and_every_change_is_kept(world, run):  # noqa: 
     assert {r.user.id: r for r in gradebook.sheet(run).rows}[world.student_a.id].cells[item.id].points == 4
 
 
+def test_an_override_may_be_a_fraction_as_people_type_it(world, run):  # noqa: F811
+    """A quiz's grade may be 7,5: the gradebook takes «7,5» and «7.25», to hundredths, within the item's points."""
+    graded(world, run, 4, 8)
+    gradebook.ensure_items(run)
+    item = db.session.scalar(select(GradeItem).where(GradeItem.source == "assignment"))
+    for bad in ("7,555", "-1", "abc", "1e400", f"{item.max_points},01"):
+        with pytest.raises(ValidationError) as exc:
+            gradebook.override(item, world.student_a, points=bad, reason="апелляция", by=world.teacher_a)
+        assert exc.value.field == "points" and "сотых" in exc.value.message, bad
+    gradebook.override(item, world.student_a, points=" 7,5 ", reason="апелляция", by=world.teacher_a)
+    db.session.commit()
+    cell = {r.user.id: r for r in gradebook.sheet(run).rows}[world.student_a.id].cells[item.id]
+    assert (cell.points, cell.overridden) == (7.5, True)
+    assert "7,5" in gradebook.to_csv(gradebook.sheet(run)).decode("utf-8-sig")
+    gradebook.override(item, world.student_a, points="6", reason="апелляция", by=world.teacher_a)
+    db.session.commit()
+    changes = db.session.scalars(select(GradeChange).where(GradeChange.user_id == world.student_a.id)
+                                 .order_by(GradeChange.id)).all()
+    assert [(c.old, c.new) for c in changes][-2:] == [("4", "7.5"), ("7.5", "6")]
+
+
 def test_exports_neutralise_formulas(world, run):  # noqa: F811
     world.student_a.surname = "=HYPERLINK(\"http://evil\")"
     graded(world, run, 9, 3)

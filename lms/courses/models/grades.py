@@ -51,7 +51,7 @@ class GradeOverride(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("grade_items.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    points: Mapped[int]
+    points: Mapped[float]  # to hundredths, as a quiz's grade may be (7,5)
     reason: Mapped[str] = mapped_column(String(500))
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
