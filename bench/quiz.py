@@ -145,13 +145,14 @@ def _settle() -> dict:
     from sqlalchemy import text
 
     from lms import create_app
+    from lms.core.db import ALONE
     from lms.extensions import db
 
     app = create_app()
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM (ANALYZE)"))
+            with db.engine.connect() as conn:  # VACUUM runs outside a transaction: the engine opens none for it
+                conn.execution_options(**{ALONE: True}).execute(text("VACUUM (ANALYZE)"))
         else:
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
