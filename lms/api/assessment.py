@@ -3,7 +3,7 @@ the pages (``lms.assessment.routes_banks``, ``routes_quiz_admin``, ``routes_atte
 nothing — not the server's deadline, not sequential navigation, not the review options.
 
 - A bank the person may not even use is not shown to exist (404); a bank shared for use is read, not changed (403).
-- A quiz is opened as its activity is (``open_activity``: the learner's access conditions, 403 with the reason);
+- A quiz is opened as its activity is (``opened``: the learner's access conditions, 403 with the reason);
   its settings are changed by those who edit the run's content, its results seen by the run's staff.
 - An attempt is answered only by its owner: anyone else's is not found (404). The review is also open to the
   run's staff. An open attempt shows only the page the learner is on (in a sequential quiz, the page reached)
@@ -45,7 +45,7 @@ from lms.core.errors import Conflict, ValidationError
 from lms.core.storage import content_disposition, get_storage
 from lms.courses import permissions as perm
 from lms.courses.models import Activity, CourseRun
-from lms.courses.web import open_activity, opened, uploads
+from lms.courses.web import opened, uploads
 from lms.extensions import db
 
 banks_bp = make_blueprint("banks", __name__, "/banks", "Банки вопросов: вопросы, импорт GIFT и Moodle XML, экспорт.")
@@ -509,22 +509,20 @@ def _settings(quiz: Quiz) -> dict:
             "review": quiz.review or quizzes.DEFAULT_REVIEW}
 
 
-def _quiz_data(activity: Activity, run: CourseRun, quiz: Quiz, *, staff: bool, now,
+def _quiz_data(activity: Activity, access: perm.RunAccess, quiz: Quiz,
                status: attempts.LearnerStatus | None = None) -> dict:
     """The quiz as its page shows it: to staff its settings (and questions to those who edit it); to anyone else
     ``status`` (``attempts.learner_status``) in the settings' place."""
-    user = api_user()
     out = {**_settings(quiz), "time_limit": _minutes(quiz.time_limit), "activity_id": activity.id,
-           "run_id": run.id, "title": activity.title, "questions": len(quiz.slots),
-           "learner": perm.is_learner(user, run)}
-    if staff:
-        if perm.can_edit_content(user, run):  # as the pages: those who grade do not see the questions
+           "run_id": access.run.id, "title": activity.title, "questions": len(quiz.slots), "learner": access.learns}
+    if access.enrols_others:
+        if access.edits_content:  # as the pages: those who grade do not see the questions
             out["locked"] = quizzes.has_attempts(quiz)
             out["slots"] = list(quiz.slots)
         return out
     eff = status.effective
     out.update(opens_at=eff.opens_at, closes_at=eff.closes_at, time_limit=_minutes(eff.time_limit),
-               attempts_allowed=eff.attempts_allowed, can_start=out["learner"] and status.may_start,
+               attempts_allowed=eff.attempts_allowed, can_start=access.learns and status.may_start,
                reason=status.reason, grade=status.grade, passed=status.passed,
                open_attempt_id=status.open_attempt.id if status.open_attempt is not None else None)
     return out
@@ -792,10 +790,10 @@ class QuizView(MethodView):
         как на странице (403 с причиной).
         """
         activity, quiz = quizzes.activity_and_quiz(activity_id)
-        run, staff = open_activity(activity)
-        now = utcnow()
-        status = attempts.learner_status(quiz, run.id, api_user().id, now, learner=perm.is_learner(api_user(), run))
-        data = _quiz_data(activity, run, quiz, staff=staff, now=now, status=status)
+        access = opened(activity)
+        status = attempts.learner_status(quiz, api_user().id, utcnow(), group_id=access.group_id,
+                                         learner=access.learns)
+        data = _quiz_data(activity, access, quiz, status)
         db.session.commit()  # the quiz made on first use, attempts closed at their deadline
         return data
 
@@ -810,8 +808,8 @@ class QuizView(MethodView):
         штраф — в процентах). Максимальная оценка закрепляется, когда слушатели уже проходили тест.
         """
         activity, quiz = quizzes.activity_and_quiz(activity_id)
-        run = db.session.get(CourseRun, activity.run_id)
-        require(perm.can_edit_content(api_user(), run))
+        access = perm.run_access_or_404(api_user(), activity.run_id)
+        require(access.edits_content)
         penalty, current = quiz.penalty, _settings(quiz)
         if "review" in data:  # the moments not sent keep theirs
             data["review"] = {**current["review"], **data["review"]}
@@ -823,7 +821,7 @@ class QuizView(MethodView):
         if "penalty" not in data:
             quiz.penalty = penalty  # unchanged, not rounded through percent
         db.session.commit()
-        return _quiz_data(activity, run, quiz, staff=True, now=utcnow())
+        return _quiz_data(activity, access, quiz)
 
 
 @quizzes_bp.route("/<int:activity_id>/attempts")
@@ -838,8 +836,8 @@ class QuizAttempts(MethodView):
         руководителям — все попытки слушателей, ``?user=`` — одного.
         """
         activity, quiz = quizzes.activity_and_quiz(activity_id)
-        run, staff = open_activity(activity)
-        user, now = api_user(), utcnow()
+        access = opened(activity)
+        staff, user, now = access.enrols_others, api_user(), utcnow()
         stmt = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.is_preview.is_(False))
         if staff:
             if args.get("user") is not None:
@@ -850,7 +848,7 @@ class QuizAttempts(MethodView):
             stmt = stmt.where(QuizAttempt.user_id == user.id)
         db.session.commit()
         page = paginate(stmt.order_by(QuizAttempt.user_id, QuizAttempt.number), args)
-        closes_at = None if staff else quizzes.effective(quiz, user.id, attempts.group_of(run.id, user.id)).closes_at
+        closes_at = None if staff else quizzes.effective(quiz, user.id, access.group_id).closes_at
         page["items"] = [_attempt_data(a, now, attempts.review_items(quiz, a, now, staff=staff, closes_at=closes_at),
                                        activity.id) for a in page["items"]]
         return page
@@ -869,7 +867,7 @@ class QuizAttempts(MethodView):
         require(access.learns)
         user = api_user()
         existing = attempts.open_attempt(quiz.id, user.id)
-        attempt_id = attempts.start_id(quiz, user, group_id=access.enrolment.group_id, now=utcnow())
+        attempt_id = attempts.start_id(quiz, user, group_id=access.group_id, now=utcnow())
         db.session.commit()
         status = 200 if existing is not None and existing.id == attempt_id else 201
         return _attempt_detail(_own_attempt(attempt_id), utcnow(), None), status  # questions loaded at once
@@ -934,10 +932,8 @@ class AttemptAnswers(MethodView):
             db.session.rollback()
             _close_overdue(db.session.get(QuizAttempt, attempt_id), now)
             raise
-        deadline = saved.deadline
         db.session.commit()
-        return {"saved": saved, "seconds_left": None if deadline is None else
-                max(0, int((deadline - now).total_seconds()))}
+        return {"saved": saved, "seconds_left": saved.seconds_left(now)}
 
 
 @attempts_bp.route("/<int:attempt_id>/files")

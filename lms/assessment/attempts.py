@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
@@ -171,14 +171,15 @@ class LearnerStatus:
         return self.reason is None or self.open_attempt is not None
 
 
-def learner_status(quiz: Quiz, run_id: int, user_id: int, now: datetime, *, learner: bool) -> LearnerStatus:
-    """``user_id``'s attempts, limits and grade of the quiz; ``reason`` only for a learner of the run."""
+def learner_status(quiz: Quiz, user_id: int, now: datetime, *, group_id: int | None, learner: bool) -> LearnerStatus:
+    """``user_id``'s attempts, limits (their group's overrides: ``group_id``) and grade of the quiz; ``reason``
+    only for a learner of the run."""
     mine = attempts_of(quiz.id, user_id)
     closed = False
     for attempt in mine:
         closed |= close_if_overdue(attempt, now)
     own = [a for a in mine if not a.is_preview]
-    eff = quizzes.effective(quiz, user_id, group_of(run_id, user_id))
+    eff = quizzes.effective(quiz, user_id, group_id)
     reason = _refusal(eff, len(own), bool(quiz.slots), now) if learner else None
     grade = db.session.scalar(select(QuizGrade.grade).where(QuizGrade.quiz_id == quiz.id,
                                                             QuizGrade.user_id == user_id))
@@ -388,10 +389,6 @@ def question_numbers(attempt: QuizAttempt) -> dict[int, int]:
 
 # --- deadlines ------------------------------------------------------------------------------------
 
-def accepts_answers(attempt: QuizAttempt, now: datetime) -> bool:
-    return attempt.state == AttemptState.IN_PROGRESS and (attempt.deadline is None or now <= attempt.deadline)
-
-
 def seconds_left(attempt: QuizAttempt, now: datetime) -> int | None:
     if attempt.deadline is None:
         return None
@@ -515,31 +512,23 @@ _SAVE_ROW = (select(_ATTEMPTS.c.user_id, _ATTEMPTS.c.state, _ATTEMPTS.c.deadline
              .where(_ATTEMPTS.c.id == bindparam("attempt"))
              .with_for_update(read=True, of=_ATTEMPTS))
 _NOW = bindparam("now", type_=_ATTEMPTS.c.deadline.type)
-_STILL_OPEN = exists().where(_ATTEMPTS.c.id == bindparam("attempt"), _ATTEMPTS.c.state == AttemptState.IN_PROGRESS,
-                             or_(_ATTEMPTS.c.deadline.is_(None), _ATTEMPTS.c.deadline >= _NOW))
-_SAVE = (update(_QUESTIONS)
-         .where(_QUESTIONS.c.attempt_id == bindparam("attempt"), _QUESTIONS.c.slot == bindparam("at_slot"),
-                _QUESTIONS.c.seq < bindparam("new_seq"), _QUESTIONS.c.checked.is_(False), _STILL_OPEN)
-         .values(response=bindparam("new_response", type_=_QUESTIONS.c.response.type),
-                 seq=bindparam("new_seq"), saved_at=_NOW))
-#: Sequential navigation: only the questions of the attempt's current page take answers.
-_SAVE_ON_PAGE = _SAVE.where(_QUESTIONS.c.page == bindparam("on_page"))
-#: The common save in one statement, who is asking included: a newer answer to a question of the learner's open
-#: attempt (on its current page when sequential), under a live session of theirs (``sessions.LIVE_SESSION``).
-#: The share lock taken on the attempt row in the EXISTS holds a racing submission back until the answer is
-#: committed, as ``_SAVE_ROW`` does for ``save``: a submission grades every save that got in before it.
+#: A newer answer to a question of the owner's open attempt, before its deadline, on its current page when the
+#: quiz is sequential. The share lock on the attempt's row taken in the EXISTS (``_SAVE_ROW`` takes it too) holds
+#: a racing submission back until the answer is committed: a submission grades every save that got in before it.
 _OPEN_FOR = (select(_ATTEMPTS.c.id).select_from(_ATTEMPTS.join(_QUIZZES, _QUIZZES.c.id == _ATTEMPTS.c.quiz_id))
              .where(_ATTEMPTS.c.id == bindparam("attempt"), _ATTEMPTS.c.user_id == bindparam("uid"),
                     _ATTEMPTS.c.state == AttemptState.IN_PROGRESS,
                     or_(_ATTEMPTS.c.deadline.is_(None), _ATTEMPTS.c.deadline >= _NOW),
                     or_(_QUIZZES.c.navigation != "sequential", _ATTEMPTS.c.page == _QUESTIONS.c.page))
              .with_for_update(read=True, of=_ATTEMPTS))
-_SAVE_AS = (update(_QUESTIONS)
-            .where(_QUESTIONS.c.attempt_id == bindparam("attempt"), _QUESTIONS.c.slot == bindparam("at_slot"),
-                   _QUESTIONS.c.seq < bindparam("new_seq"), _QUESTIONS.c.checked.is_(False),
-                   _OPEN_FOR.exists(), sessions.LIVE_SESSION)
-            .values(response=bindparam("new_response", type_=_QUESTIONS.c.response.type),
-                    seq=bindparam("new_seq"), saved_at=_NOW)
+_SAVE = (update(_QUESTIONS)
+         .where(_QUESTIONS.c.attempt_id == bindparam("attempt"), _QUESTIONS.c.slot == bindparam("at_slot"),
+                _QUESTIONS.c.seq < bindparam("new_seq"), _QUESTIONS.c.checked.is_(False), _OPEN_FOR.exists())
+         .values(response=bindparam("new_response", type_=_QUESTIONS.c.response.type),
+                 seq=bindparam("new_seq"), saved_at=_NOW))
+#: The common save in one statement, who is asking included (``sessions.LIVE_SESSION``); it returns the deadline
+#: (for the page's timer) and the session's last touch.
+_SAVE_AS = (_SAVE.where(sessions.LIVE_SESSION)
             .returning(select(_ATTEMPTS.c.deadline).where(_ATTEMPTS.c.id == bindparam("attempt")).scalar_subquery(),
                        sessions.LAST_SEEN))
 _STORED = select(_QUESTIONS.c.seq, _QUESTIONS.c.page, _QUESTIONS.c.checked).where(
@@ -581,11 +570,14 @@ class SaveResult(list):
 
     deadline: datetime | None = None
 
+    def seconds_left(self, now: datetime) -> int | None:
+        return None if self.deadline is None else max(0, int((self.deadline - now).total_seconds()))
+
 
 def _cleaned(answers: list[tuple[int, int, Any]]) -> list[tuple[int, int, dict]]:
     cleaned = []
     for slot, seq, values in answers:
-        if not isinstance(slot, int) or isinstance(slot, bool) or slot < 1:
+        if not isinstance(slot, int) or isinstance(slot, bool) or not 1 <= slot < 2**31:
             raise ValidationError(_("Choose one of the options."), field="slot")
         if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq < 2**31:
             raise ValidationError(_("Question %(n)d: the sequence number must be a positive whole number.", n=slot),
@@ -631,9 +623,9 @@ def save(attempt_id: int, user_id: int, answers: list[tuple[int, int, Any]], *,
     conn = db.session.connection()
     sequential = row.navigation == "sequential"
     for slot, seq, values in cleaned:
-        params = {"attempt": attempt_id, "at_slot": slot, "new_seq": seq, "new_response": values, "now": now,
-                  "on_page": row.page}
-        if conn.execute(_SAVE_ON_PAGE if sequential else _SAVE, params).rowcount == 1:
+        params = {"attempt": attempt_id, "uid": user_id, "at_slot": slot, "new_seq": seq, "new_response": values,
+                  "now": now}
+        if conn.execute(_SAVE, params).rowcount == 1:
             out.append(Saved(slot, seq, True))
             continue
         stored = conn.execute(_STORED, params).first()
@@ -714,8 +706,7 @@ def check(attempt: QuizAttempt, slot: int, *, user_id: int, now: datetime | None
     quiz = attempt.quiz
     if quiz.behaviour != "interactive":
         raise Conflict(_("This quiz gives feedback after the attempt is submitted."))
-    if not accepts_answers(attempt, now):
-        raise AttemptClosed(_("Time is up: answers can no longer be changed."))
+    refuse_closed(attempt, now)
     qa = next((q for q in attempt.questions if q.slot == slot), None)
     if qa is None:
         raise ValidationError(_("The attempt has no question %(n)d.", n=slot), field="slot")

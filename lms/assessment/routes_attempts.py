@@ -29,10 +29,9 @@ from lms.core.errors import Conflict, DomainError
 from lms.core.loading import MAX_ID
 from lms.core.permissions import require
 from lms.core.storage import get_storage
-from lms.courses import permissions as perm
 from lms.courses.labels import course_labels
-from lms.courses.models import Activity, CourseRun
-from lms.courses.web import open_activity, opened, uploads
+from lms.courses.models import Activity
+from lms.courses.web import opened, uploads
 from lms.extensions import db
 
 bp = Blueprint("attempts", __name__)
@@ -44,19 +43,13 @@ def _labels():
         AttemptState.FINISHED: _("Submitted"), AttemptState.ABANDONED: _("Never submitted")}}
 
 
-def _quiz_activity(activity_id: int) -> tuple[Activity, CourseRun, bool, Quiz]:
-    activity, quiz = quizzes.activity_and_quiz(activity_id)
-    run, staff = open_activity(activity)
-    return activity, run, staff, quiz
-
-
 @bp.route("/quizzes/<int:activity_id>")
 @login_required
 def quiz(activity_id: int):
-    activity, run, staff, quiz_ = _quiz_activity(activity_id)
+    activity, quiz_ = quizzes.activity_and_quiz(activity_id)
+    access = opened(activity)
     now = utcnow()
-    learner = perm.is_learner(current_user, run)
-    status = attempts.learner_status(quiz_, run.id, current_user.id, now, learner=learner)
+    status = attempts.learner_status(quiz_, current_user.id, now, group_id=access.group_id, learner=access.learns)
     if status.closed:
         db.session.commit()
     rows = []
@@ -64,11 +57,12 @@ def quiz(activity_id: int):
         items = attempts.review_items(quiz_, a, now, closes_at=status.effective.closes_at)
         rows.append({"attempt": a, "grade": attempts.attempt_grade(quiz_, a) if "marks" in items else None,
                      "marks": "marks" in items, "review": "attempt" in items and a.state == AttemptState.FINISHED})
+    staff = access.enrols_others
     grade = None if staff else status.grade
-    return render_template("attempts/quiz.html", activity=activity, run=run, quiz=quiz_, staff=staff,
-                           editing=perm.can_edit_content(current_user, run), eff=status.effective, rows=rows,
-                           reason=status.reason, learner=learner, open_attempt=status.open_attempt, grade=grade,
-                           now=now, grade_methods=quizzes.GRADE_METHODS, overdue_labels=quizzes.OVERDUE,
+    return render_template("attempts/quiz.html", activity=activity, run=access.run, quiz=quiz_, staff=staff,
+                           editing=access.edits_content, eff=status.effective, rows=rows, reason=status.reason,
+                           learner=access.learns, open_attempt=status.open_attempt, grade=grade, now=now,
+                           grade_methods=quizzes.GRADE_METHODS, overdue_labels=quizzes.OVERDUE,
                            passed=attempts.passed(quiz_, grade))
 
 
@@ -81,7 +75,7 @@ def start(activity_id: int):
     access = opened(activity)
     require(access.learns)
     try:
-        attempt_id = attempts.start_id(quiz_, current_user, group_id=access.enrolment.group_id)
+        attempt_id = attempts.start_id(quiz_, current_user, group_id=access.group_id)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -290,11 +284,11 @@ def autosave(attempt_id: int):
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            return jsonify(error={"code": exc.status, "message": exc.message, "field": exc.field}), exc.status
+            return _json_error(exc)
         saved.extend(rest)
         saved.deadline = rest.deadline
-    left = None if saved.deadline is None else max(0, int((saved.deadline - now).total_seconds()))
-    return jsonify(saved=[{"slot": s.slot, "seq": s.seq, "applied": s.applied} for s in saved], seconds_left=left)
+    return jsonify(saved=[{"slot": s.slot, "seq": s.seq, "applied": s.applied} for s in saved],
+                   seconds_left=saved.seconds_left(now))
 
 
 @bp.route("/attempts/<int:attempt_id>/summary")

@@ -253,7 +253,7 @@ def override(item: GradeItem, user: User, *, points, reason: str, by: User) -> G
         errors["reason"] = _("At most %(n)d characters.", n=500)
     points = parse_number(text)
     if text and (points is None or not 0 <= points <= item.max_points or round(points, 2) != points):
-        errors["points"] = _("From %(low)d to %(high)d, to hundredths (7,5).", low=0, high=item.max_points)
+        errors["points"] = _("From %(low)d to %(high)d, to hundredths at most.", low=0, high=item.max_points)
     elif points is not None and points.is_integer():
         points = int(points)
     if errors:

@@ -233,6 +233,10 @@ class RunAccess:
         return holds_place(self.enrolment)
 
     @property
+    def group_id(self) -> int | None:  # the learner's group in the run
+        return self.enrolment.group_id if self.enrolment is not None else None
+
+    @property
     def views_content(self) -> bool:  # can_view_content
         return self.enrols_others or self.learns
 

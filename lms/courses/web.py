@@ -24,7 +24,7 @@ def opened(activity: Activity) -> perm.RunAccess:
     access = perm.run_access_or_404(current_user, activity.run_id)
     require(access.views_content)
     if not access.enrols_others:
-        group_id = access.enrolment.group_id if access.enrolment is not None else None
+        group_id = access.group_id
         completed = set()
         if activity.requires_activity_id:
             completed = {a for a, p in services.progress_rows(access.run.id, current_user.id).items() if p.completed_at}

@@ -4,8 +4,9 @@ options, nothing of the key in an open attempt's HTML or JSON, and answers survi
 
 from __future__ import annotations
 
+import functools
 import re
-import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from lms.courses.models import GradeChange
 from lms.extensions import db
 from tests.assessment.quiz_helpers import make_quiz_setup, right_values
 from tests.courses.test_certificates import concurrent_app  # noqa: F401 - the fixture, shared
+from tests.helpers import at_once
 
 
 @pytest.fixture
@@ -277,26 +279,15 @@ def test_fifty_simultaneous_submits_grade_once(concurrent_app):  # noqa: F811 - 
             attempts.save(attempt.id, world.student_a.id, [(qa.slot, 1, right_values(qa))])
         db.session.commit()
         attempt_id, user_id = attempt.id, world.student_a.id
-    barrier = threading.Barrier(50)
-    errors: list[BaseException] = []
 
     def worker() -> None:
-        try:
-            barrier.wait(timeout=60)
-            with app.app_context():
-                a = db.session.get(QuizAttempt, attempt_id)
-                attempts.submit(a, user_id=user_id)
-                db.session.commit()
-                assert a.state == AttemptState.FINISHED
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+        with app.app_context():
+            a = db.session.get(QuizAttempt, attempt_id)
+            attempts.submit(a, user_id=user_id)
+            db.session.commit()
+            assert a.state == AttemptState.FINISHED
 
-    threads = [threading.Thread(target=worker) for _ in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors[:3]
+    at_once([worker] * 50)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(GradeChange)) == 1
         assert db.session.scalar(select(QuizGrade.grade)) == 10
@@ -313,27 +304,16 @@ def test_twenty_simultaneous_starts_of_one_learner_make_one_attempt(concurrent_a
         world = build_world("Test-pass-2026")
         s = make_quiz_setup(world, essay=False)
         quiz_id, user_id = s.quiz.id, world.student_a.id
-    barrier = threading.Barrier(20)
     ids: list[int] = []
-    errors: list[BaseException] = []
 
     def worker() -> None:
-        try:
-            barrier.wait(timeout=60)
-            with app.app_context():
-                from lms.accounts.models import User
+        with app.app_context():
+            from lms.accounts.models import User
 
-                ids.append(attempts.start_id(db.session.get(Quiz, quiz_id), db.session.get(User, user_id)))
-                db.session.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+            ids.append(attempts.start_id(db.session.get(Quiz, quiz_id), db.session.get(User, user_id)))
+            db.session.commit()
 
-    threads = [threading.Thread(target=worker) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors[:3]
+    at_once([worker] * 20)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(QuizAttempt)) == 1
         assert set(ids) == {db.session.scalar(select(QuizAttempt.id))}
@@ -366,6 +346,15 @@ def test_digits_that_are_not_numbers_are_bad_input_not_errors(client, login_as, 
         assert client.get(url).status_code in (200, 404), url
 
 
+def test_a_slot_beyond_any_number_is_bad_input(client, login_as, world, setup):
+    """A slot too large for the database's integers is named, not a server error (on both backends)."""
+    login_as(client, world.student_a)
+    attempt = start(client, setup)
+    for slot in (10**20, 2**31):
+        r = autosave(client, attempt.id, [{"slot": slot, "seq": 1, "values": {"": "1"}}])
+        assert r.status_code == 422 and r.get_json()["error"]["field"] == "slot", slot
+
+
 def test_a_submission_grades_every_save_that_raced_it(concurrent_app):  # noqa: F811 - the fixture
     """Learners' saves keep coming while the attempt is submitted: every save answered «applied» before the
     submission is what was graded, and every one after it is refused (409), never stored ungraded."""
@@ -388,9 +377,7 @@ def test_a_submission_grades_every_save_that_raced_it(concurrent_app):  # noqa: 
                  if qa.version.definition["qtype"] in ("shortanswer", "numerical")]
     token = client.csrf_token()
     cookie = client.get_cookie("lms_session", domain="lms.test")
-    barrier = threading.Barrier(len(typed) + 1)
     answered: dict[int, list[tuple[int, int, bool]]] = {slot: [] for slot, _ in typed}
-    errors: list[BaseException] = []
 
     def own_client():
         c = app.test_client()
@@ -398,35 +385,20 @@ def test_a_submission_grades_every_save_that_raced_it(concurrent_app):  # noqa: 
         return c
 
     def saver(slot: int, right: dict) -> None:
-        try:
-            c = own_client()
-            barrier.wait(timeout=60)
-            for seq in range(1, 2000):
-                r = c.post(f"/attempts/{attempt_id}/save", headers={"X-CSRFToken": token}, json={"answers": [
-                    {"slot": slot, "seq": seq, "values": right if seq % 2 else {"": "неверно"}}]})
-                answered[slot].append((seq, r.status_code, r.status_code == 200 and r.get_json()["saved"][0]["applied"]))
-                if r.status_code != 200:
-                    break
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+        c = own_client()
+        for seq in range(1, 2000):
+            r = c.post(f"/attempts/{attempt_id}/save", headers={"X-CSRFToken": token}, json={"answers": [
+                {"slot": slot, "seq": seq, "values": right if seq % 2 else {"": "неверно"}}]})
+            answered[slot].append((seq, r.status_code, r.status_code == 200 and r.get_json()["saved"][0]["applied"]))
+            if r.status_code != 200:
+                break
 
     def submitter() -> None:
-        try:
-            c = own_client()
-            barrier.wait(timeout=60)
-            import time
+        c = own_client()
+        time.sleep(0.1)
+        assert c.post(f"/attempts/{attempt_id}/submit", data={"csrf_token": token}).status_code == 303
 
-            time.sleep(0.1)
-            assert c.post(f"/attempts/{attempt_id}/submit", data={"csrf_token": token}).status_code == 303
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=saver, args=pair) for pair in typed] + [threading.Thread(target=submitter)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors[:3]
+    at_once([functools.partial(saver, slot, right) for slot, right in typed] + [submitter])
     with app.app_context():
         attempt = db.session.get(QuizAttempt, attempt_id)
         assert attempt.state == AttemptState.FINISHED

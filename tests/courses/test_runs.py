@@ -3,7 +3,7 @@ enrolment from a CSV file or a whole class, and the pages."""
 
 from __future__ import annotations
 
-import threading
+import functools
 from datetime import date
 
 import pytest
@@ -19,7 +19,7 @@ from lms.extensions import db
 from lms.orgs.models import Role
 from tests.courses.test_certificates import concurrent_app  # noqa: F401 - the fixture, shared
 from tests.factories import make_user
-from tests.helpers import count, field_error, text_of
+from tests.helpers import at_once, count, field_error, text_of
 
 RUN = {"name": "Поток 1", "starts_on": "2027-01-11", "ends_on": "2027-03-31"}
 
@@ -162,26 +162,14 @@ def test_twenty_people_race_for_five_places(concurrent_app):  # noqa: F811 - the
         db.session.commit()
         run_id = run.id
 
-    barrier = threading.Barrier(20)
-    errors: list[BaseException] = []
-
     def worker(user_id: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            with app.app_context():
-                from lms.accounts.models import User
+        with app.app_context():
+            from lms.accounts.models import User
 
-                services.request_enrolment(db.session.get(CourseRun, run_id), db.session.get(User, user_id))
-                db.session.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+            services.request_enrolment(db.session.get(CourseRun, run_id), db.session.get(User, user_id))
+            db.session.commit()
 
-    threads = [threading.Thread(target=worker, args=(u,)) for u in people]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    at_once([functools.partial(worker, u) for u in people])
     with app.app_context():
         statuses = list(db.session.scalars(select(Enrolment.status).where(Enrolment.run_id == run_id)))
     assert sorted(statuses) == ["active"] * 5 + ["waitlisted"] * 15
