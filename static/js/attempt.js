@@ -93,6 +93,7 @@ if (form) {
   const seqs = new Map();
   let closed = false;
   let offline = false;
+  let leaving = false;
 
   const prefixOf = (slot) => `q${slot}`;
   const mine = (name, prefix) => name === prefix || (name.startsWith(`${prefix}-`) && /^\d+$/.test(name.slice(prefix.length + 1)));
@@ -226,7 +227,9 @@ if (form) {
         const p = pending[saved.slot];
         if (p && p.seq <= saved.seq) delete pending[saved.slot];
       }
-      store(pending);
+      // Leaving (a reload, a page button): the next page may have been read before this save was stored, so what
+      // this browser kept stays for it; that page drops what the server already holds.
+      if (!leaving) store(pending);
       failures = 0;
       setOffline(false);
       if (!Object.keys(pending).length) say(form.dataset.savedText);
@@ -258,6 +261,12 @@ if (form) {
   form.addEventListener('input', (event) => changed(event, 600));
   form.addEventListener('change', (event) => changed(event, 0));
   window.addEventListener('online', () => schedule(0));
+  window.addEventListener('beforeunload', () => {
+    leaving = true;
+  });
+  window.addEventListener('pageshow', () => {
+    leaving = false;
+  });
 
   // A page button while the connection is down would lose the page: stay, keep trying.
   form.addEventListener('submit', (event) => {

@@ -3,6 +3,8 @@ more, see «Нет связи», come back online, reload, submit — every answ
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -83,6 +85,35 @@ def test_answers_survive_a_lost_connection_and_a_reload(ui, live_server):
     page.wait_for_function(f"() => window.localStorage.getItem('lms-attempt-{attempt_id}') === null", timeout=30_000)
     assert _responses(live_server.app, attempt_id)[2] == {"": "Ньютон"}
 
+    # A reload while a save is on its way: the server may read the page before it stores the save, and the old
+    # page may get the save's answer before it goes; the answer kept in the browser must stay for the new page.
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route("**/attempts/*/save", hold)
+    page.fill("#q2", "Ньютон (Н)")
+    while not held:
+        page.wait_for_timeout(50)
+
+    def page_read_before_the_save(route):
+        response = route.fetch()           # the page as the server has it before the save
+        held.pop().continue_()
+        time.sleep(1)                      # meanwhile the old page gets the save's answer
+        route.fulfill(response=response)
+
+    def the_attempt_page(url: str) -> bool:
+        return url.split("?")[0].endswith(f"/attempts/{attempt_id}")
+
+    page.route(the_attempt_page, page_read_before_the_save)
+    page.reload(wait_until="load")
+    page.unroute(the_attempt_page)
+    page.unroute("**/attempts/*/save")
+    assert page.input_value("#q2") == "Ньютон (Н)"
+    page.wait_for_function(f"() => window.localStorage.getItem('lms-attempt-{attempt_id}') === null")
+    assert _responses(live_server.app, attempt_id)[2] == {"": "Ньютон (Н)"}
+
     # The essay takes a file: sent as soon as it is chosen, removed with its button; a file chosen while the
     # connection is down is not lost: it stays chosen, and «Приложить» sends it once the connection is back.
     tab.goto(f"/attempts/{attempt_id}?page=4")
@@ -121,7 +152,7 @@ def test_answers_survive_a_lost_connection_and_a_reload(ui, live_server):
     assert f"/attempts/{attempt_id}/review" in page.url
     recorded = _responses(live_server.app, attempt_id)
     assert recorded["state"] == "finished"
-    assert recorded[1] == {"": "true"} and recorded[2] == {"": "Ньютон"}
+    assert recorded[1] == {"": "true"} and recorded[2] == {"": "Ньютон (Н)"}
     assert "черновик-2.jpg" in page.content()
     assert not tab.page_errors and not tab.csp_errors, (tab.page_errors, tab.console_errors)
 
