@@ -54,7 +54,7 @@ from lms.assessment.models import (
     QuizOverride,
 )
 from lms.core import audit
-from lms.core.db import ALONE, committed_connection, transaction_open, utcnow
+from lms.core.db import DriverStatement, alone, transaction_open, utcnow
 from lms.core.errors import Conflict, ValidationError
 from lms.core.i18n import fmt_number
 from lms.core.pagecache import VersionedCache
@@ -528,9 +528,10 @@ _SAVE = (update(_QUESTIONS)
                  seq=bindparam("new_seq"), saved_at=_NOW))
 #: The common save in one statement, who is asking included (``sessions.LIVE_SESSION``); it returns the deadline
 #: (for the page's timer) and the session's last touch.
-_SAVE_AS = (_SAVE.where(sessions.LIVE_SESSION)
-            .returning(select(_ATTEMPTS.c.deadline).where(_ATTEMPTS.c.id == bindparam("attempt")).scalar_subquery(),
-                       sessions.LAST_SEEN))
+_SAVE_AS = DriverStatement(
+    _SAVE.where(sessions.LIVE_SESSION)
+    .returning(select(_ATTEMPTS.c.deadline).where(_ATTEMPTS.c.id == bindparam("attempt")).scalar_subquery(),
+               sessions.LAST_SEEN))
 _STORED = select(_QUESTIONS.c.seq, _QUESTIONS.c.page, _QUESTIONS.c.checked).where(
     _QUESTIONS.c.attempt_id == bindparam("attempt"), _QUESTIONS.c.slot == bindparam("at_slot"))
 
@@ -588,7 +589,7 @@ def _cleaned(answers: list[tuple[int, int, Any]]) -> list[tuple[int, int, dict]]
 
 def save_as(attempt_id: int, who: dict, answers: list[tuple[int, int, Any]], now: datetime) -> tuple[SaveResult, int]:
     """The common case of a save, without reading first: one statement per answer that also checks who is asking
-    (``who``: ``sessions.live_session_params``), each a transaction by itself (``ALONE``), so an answer stored
+    (``who``: ``sessions.live_session_params``), each a transaction by itself (``db.alone``), so an answer stored
     stays stored. Returns the saves applied and how many answers they are; ``save`` takes the rest (an answer
     refused here for any reason: not the owner's, closed, another page, an old sequence number, a bad value)
     and says why. A live session is touched (``sessions.seen``)."""
@@ -598,11 +599,10 @@ def save_as(attempt_id: int, who: dict, answers: list[tuple[int, int, Any]], now
     except ValidationError:
         return out, 0  # ``save`` first tells another's or a closed attempt from a bad value
     last_seen = None
-    with committed_connection(db.session) as conn:  # committed: SQLite's write lock is held from the first statement
-        conn = conn.execution_options(**{ALONE: True})
+    with alone(db.session) as first:
         for slot, seq, values in cleaned:
-            row = conn.execute(_SAVE_AS, {**who, "attempt": attempt_id, "at_slot": slot, "new_seq": seq,
-                                          "new_response": values, "now": now}).first()
+            row = first(_SAVE_AS, {**who, "attempt": attempt_id, "at_slot": slot, "new_seq": seq,
+                                   "new_response": values, "now": now})
             if row is None:
                 break
             out.deadline, last_seen = row

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -111,19 +111,83 @@ def transaction_open(connection) -> bool:
 ALONE = "lms_alone"
 
 
+class DriverStatement:
+    """A statement compiled once per dialect and run straight on the DBAPI cursor, its parameters and results
+    still converted by their types (JSON, UTC datetimes). For the hottest write (a quiz answer: one UPDATE …
+    RETURNING), SQLAlchemy's execution path — the compiled-cache lookup, the execution context, the result
+    object — cost the worker more than the rest of the save. Run it with ``alone``."""
+
+    def __init__(self, statement) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, tuple] = {}
+
+    def _compiled(self, dialect) -> tuple:
+        known = self._by_dialect.get(dialect.name)
+        if known is None:
+            compiled = self.statement.compile(dialect=dialect)
+            values = {name: value for name, value in compiled.construct_params(_check=False).items()
+                      if value is not None}  # the statement's own values; the caller gives the rest
+            binds = tuple((name, processor) for name, bind in compiled.binds.items()
+                          if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None)
+            results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for column in self.statement.exported_columns)
+            order = tuple(compiled.positiontup) if compiled.positional else None
+            known = self._by_dialect[dialect.name] = (compiled.string, values, binds, results, order)
+        return known
+
+    def first(self, dialect, dbapi_connection, params: dict) -> tuple | None:
+        """The first row the statement returns (None without one); the statement is run to its end."""
+        sql, values, binds, results, order = self._compiled(dialect)
+        params = {**values, **params}
+        for name, processor in binds:
+            params[name] = processor(params[name])
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, params if order is None else tuple(params[name] for name in order))
+            rows = cursor.fetchall() if cursor.description else ()  # SQLite ends a statement when it is read out
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect,
+                                      connection_invalidated=dialect.is_disconnect(exc, dbapi_connection, cursor),
+                                      ) from exc
+        finally:
+            cursor.close()
+        if not rows:
+            return None
+        return tuple(value if processor is None else processor(value) for value, processor in zip(rows[0], results, strict=True))
+
+
+#: SQLite engine → the lock its writes take in turn (``configure_sqlite``).
+_WRITERS: dict[Engine, threading.Lock] = {}
+
+
 @contextmanager
-def committed_connection(session):
-    """A connection whose work is committed at the end of the block (rolled back on an exception), taken
-    straight from the pool: the hottest writes save the ORM session's bookkeeping. A session bound to a single
-    connection (the tests' outer transaction) is used through the session instead."""
+def alone(session):
+    """Yields ``first(statement, params)`` for writes each a transaction by itself (a ``DriverStatement`` whose
+    own locks are all it needs), committed as they run: straight on a pooled connection's driver, in autocommit
+    (on PostgreSQL without the BEGIN and COMMIT round trips; on SQLite holding this process's write lock, as a
+    transaction does). A session bound to a single connection (the tests' outer transaction) runs them in its
+    transaction."""
     bind = session.get_bind()
-    if isinstance(bind, Engine):
-        with bind.connect() as connection:
-            yield connection
-            connection.commit()
-    else:
-        yield session.connection()
+    dialect = bind.dialect
+    if not isinstance(bind, Engine):
+        dbapi_connection = session.connection().connection.dbapi_connection
+        yield lambda statement, params: statement.first(dialect, dbapi_connection, params)
         session.commit()
+        return
+    pooled = bind.raw_connection()
+    writer = _WRITERS.get(bind)
+    locked = writer is not None and writer.acquire(timeout=60)  # else SQLite's busy handler waits
+    try:
+        dbapi_connection = pooled.driver_connection
+        yield lambda statement, params: statement.first(dialect, dbapi_connection, params)
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            pooled.invalidate(exc)
+        raise
+    finally:
+        pooled.close()
+        if locked:
+            writer.release()
 
 
 def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction, before_begin=None, *,
@@ -183,7 +247,7 @@ def configure_sqlite(engine: Engine) -> None:
     # (quiz answers saved on every change) most of the time went to sleeping with the lock free. Held from
     # BEGIN IMMEDIATE to COMMIT/ROLLBACK, exactly like SQLite's own lock; other processes still meet
     # SQLite's lock and its busy handler.
-    writer = threading.Lock()
+    writer = _WRITERS[engine] = threading.Lock()
 
     def _take(conn) -> None:
         if writer.acquire(timeout=60):

@@ -182,3 +182,50 @@ def test_postgres_reads_run_alone_and_writes_in_one_transaction():
             assert conn.execute(text("SELECT to_regclass('pg_temp.lms_probe')")).scalar() is None
     finally:
         engine.dispose()
+
+
+def test_a_driver_statement_converts_as_sqlalchemy_does_and_commits_by_itself(tmp_path):
+    """``db.alone`` with a ``DriverStatement`` (a quiz answer's save): parameters and results converted by their
+    types, the statement's own values included; each statement committed by itself on a pooled connection; a
+    driver's error raised as SQLAlchemy's, changing nothing; SQLite's write lock given back."""
+    from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, insert, select, update
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session
+
+    from lms.core.db import _WRITERS, DriverStatement, UTCDateTime, alone
+    from tests.conftest import database_url
+
+    url = database_url()
+    engine = _sqlite_engine(tmp_path / "driver.sqlite3") if url.startswith("sqlite") else create_engine(url)
+    if not url.startswith("sqlite"):
+        configure_engine(engine)
+    table = Table("lms_driver_probe", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime()),
+                  Column("data", JSON), Column("kind", String(10)))
+    table.drop(engine, checkfirst=True)
+    table.create(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(table), [{"id": 1, "kind": "essay"}, {"id": 2, "kind": "choice"}])
+        save = DriverStatement(update(table).where(table.c.id == bindparam("pk"), table.c.kind == "essay")
+                               .values(at=bindparam("moment"), data=bindparam("answer")).returning(table.c.at, table.c.data))
+        moment = datetime(2026, 11, 23, 9, 30, tzinfo=timezone(timedelta(hours=3)))
+        with Session(engine) as session, alone(session) as first:
+            row = first(save, {"pk": 1, "moment": moment, "answer": {"": "Ньютон", "files": [1, 2]}})
+            assert first(save, {"pk": 2, "moment": moment, "answer": {}}) is None  # not an essay: no row
+        assert row == (moment, {"": "Ньютон", "files": [1, 2]}) and row[0].tzinfo == UTC
+        with engine.connect() as other:  # committed by itself
+            assert other.execute(select(table.c.data).where(table.c.id == 1)).scalar() == {"": "Ньютон", "files": [1, 2]}
+            assert other.execute(select(table.c.at).where(table.c.id == 2)).scalar() is None
+
+        add = DriverStatement(insert(table).values(id=bindparam("pk"), kind="essay"))
+        with pytest.raises(IntegrityError), Session(engine) as session, alone(session) as first:
+            first(add, {"pk": 3})
+            first(add, {"pk": 1})  # taken
+        with engine.connect() as other:
+            assert other.execute(select(table.c.id).order_by(table.c.id)).scalars().all() == [1, 2, 3]
+        if engine.dialect.name == "sqlite":
+            assert _WRITERS[engine].acquire(blocking=False)
+            _WRITERS[engine].release()
+    finally:
+        table.drop(engine)
+        engine.dispose()
