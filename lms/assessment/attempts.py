@@ -599,7 +599,7 @@ def save_as(attempt_id: int, who: dict, answers: list[tuple[int, int, Any]], now
     except ValidationError:
         return out, 0  # ``save`` first tells another's or a closed attempt from a bad value
     last_seen = None
-    with alone(db.session) as first:
+    with alone(db) as first:
         for slot, seq, values in cleaned:
             row = first(_SAVE_AS, {**who, "attempt": attempt_id, "at_slot": slot, "new_seq": seq,
                                    "new_response": values, "now": now})

@@ -161,18 +161,18 @@ _WRITERS: dict[Engine, threading.Lock] = {}
 
 
 @contextmanager
-def alone(session):
+def alone(db):
     """Yields ``first(statement, params)`` for writes each a transaction by itself (a ``DriverStatement`` whose
     own locks are all it needs), committed as they run: straight on a pooled connection's driver, in autocommit
     (on PostgreSQL without the BEGIN and COMMIT round trips; on SQLite holding this process's write lock, as a
-    transaction does). A session bound to a single connection (the tests' outer transaction) runs them in its
-    transaction."""
-    bind = session.get_bind()
+    transaction does), with no ORM session made for them. ``db``: the Flask-SQLAlchemy extension. Bound to a
+    single connection (the tests' outer transaction), they run in its session's transaction."""
+    bind = db.engines[None]
     dialect = bind.dialect
     if not isinstance(bind, Engine):
-        dbapi_connection = session.connection().connection.dbapi_connection
+        dbapi_connection = db.session.connection().connection.dbapi_connection
         yield lambda statement, params: statement.first(dialect, dbapi_connection, params)
-        session.commit()
+        db.session.commit()
         return
     pooled = bind.raw_connection()
     writer = _WRITERS.get(bind)

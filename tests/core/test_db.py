@@ -184,13 +184,19 @@ def test_postgres_reads_run_alone_and_writes_in_one_transaction():
         engine.dispose()
 
 
+class _Extension:
+    """What ``db.alone`` reads of Flask-SQLAlchemy's extension: its engines."""
+
+    def __init__(self, engine) -> None:
+        self.engines = {None: engine}
+
+
 def test_a_driver_statement_converts_as_sqlalchemy_does_and_commits_by_itself(tmp_path):
     """``db.alone`` with a ``DriverStatement`` (a quiz answer's save): parameters and results converted by their
     types, the statement's own values included; each statement committed by itself on a pooled connection; a
     driver's error raised as SQLAlchemy's, changing nothing; SQLite's write lock given back."""
     from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, insert, select, update
     from sqlalchemy.exc import IntegrityError
-    from sqlalchemy.orm import Session
 
     from lms.core.db import _WRITERS, DriverStatement, UTCDateTime, alone
     from tests.conftest import database_url
@@ -209,7 +215,7 @@ def test_a_driver_statement_converts_as_sqlalchemy_does_and_commits_by_itself(tm
         save = DriverStatement(update(table).where(table.c.id == bindparam("pk"), table.c.kind == "essay")
                                .values(at=bindparam("moment"), data=bindparam("answer")).returning(table.c.at, table.c.data))
         moment = datetime(2026, 11, 23, 9, 30, tzinfo=timezone(timedelta(hours=3)))
-        with Session(engine) as session, alone(session) as first:
+        with alone(_Extension(engine)) as first:
             row = first(save, {"pk": 1, "moment": moment, "answer": {"": "Ньютон", "files": [1, 2]}})
             assert first(save, {"pk": 2, "moment": moment, "answer": {}}) is None  # not an essay: no row
         assert row == (moment, {"": "Ньютон", "files": [1, 2]}) and row[0].tzinfo == UTC
@@ -218,7 +224,7 @@ def test_a_driver_statement_converts_as_sqlalchemy_does_and_commits_by_itself(tm
             assert other.execute(select(table.c.at).where(table.c.id == 2)).scalar() is None
 
         add = DriverStatement(insert(table).values(id=bindparam("pk"), kind="essay"))
-        with pytest.raises(IntegrityError), Session(engine) as session, alone(session) as first:
+        with pytest.raises(IntegrityError), alone(_Extension(engine)) as first:
             first(add, {"pk": 3})
             first(add, {"pk": 1})  # taken
         with engine.connect() as other:
