@@ -1,6 +1,8 @@
 // A quiz attempt that loses nothing. Every change of an answer is written to this browser's local storage at
 // once and sent to the server (attempt, question, sequence number): the server applies a save once and never
-// lets an older one overwrite a newer one. Unconfirmed answers stay in local storage: after one failed save a
+// lets an older one overwrite a newer one (an answer refused because the server holds a number as high, from
+// another tab or a save stored after this page was read, is the learner's latest: it goes again, numbered
+// above). Unconfirmed answers stay in local storage: after one failed save a
 // «Нет связи» banner shows and the saves are retried; after a reload they are put back into the form and sent.
 // The timer counts down the server's remaining time and is corrected by every save's answer.
 // A file chosen for an essay is sent at once, and kept in its field until the server has it.
@@ -225,7 +227,16 @@ if (form) {
       const body = await response.json();
       for (const saved of body.saved || []) {
         const p = pending[saved.slot];
-        if (p && p.seq <= saved.seq) delete pending[saved.slot];
+        if (!p) continue;
+        if (saved.applied) {
+          if (p.seq <= saved.seq) delete pending[saved.slot];
+        } else if (p.seq <= saved.seq) {
+          // The server holds a number as high as this answer's: another tab's save, or one stored after this
+          // page was read. The answer here is the learner's latest: it goes again, numbered above the server's.
+          p.seq = saved.seq + 1;
+          setSeq(saved.slot, p.seq);
+          again = true;
+        }
       }
       // Leaving (a reload, a page button): the next page may have been read before this save was stored, so what
       // this browser kept stays for it; that page drops what the server already holds.

@@ -114,6 +114,19 @@ def test_answers_survive_a_lost_connection_and_a_reload(ui, live_server):
     page.wait_for_function(f"() => window.localStorage.getItem('lms-attempt-{attempt_id}') === null")
     assert _responses(live_server.app, attempt_id)[2] == {"": "Ньютон (Н)"}
 
+    # Two pages of one attempt (another tab; or a page read before a save was stored, with no local storage to
+    # put the answer back): the answer typed last is kept, though its page's numbering was behind the server's.
+    behind = ui.new_tab("student")
+    behind.goto(f"/attempts/{attempt_id}")
+    page.fill("#q2", "Н")
+    page.wait_for_function(f"() => window.localStorage.getItem('lms-attempt-{attempt_id}') === null")
+    assert _responses(live_server.app, attempt_id)[2] == {"": "Н"}
+    behind.page.fill("#q2", "Ньютон (Н)")
+    behind.page.wait_for_function(f"() => window.localStorage.getItem('lms-attempt-{attempt_id}') === null")
+    assert _responses(live_server.app, attempt_id)[2] == {"": "Ньютон (Н)"}
+    assert not behind.page_errors
+    behind.page.close()
+
     # The essay takes a file: sent as soon as it is chosen, removed with its button; a file chosen while the
     # connection is down is not lost: it stays chosen, and «Приложить» sends it once the connection is back.
     tab.goto(f"/attempts/{attempt_id}?page=4")
