@@ -273,6 +273,21 @@ def test_security_headers(client, world):
     assert h["X-Content-Type-Options"] == "nosniff"
     assert h["X-Frame-Options"] == "DENY"
     assert h["Referrer-Policy"] == "same-origin"
+    assert h["Cross-Origin-Opener-Policy"] == "same-origin" and "geolocation=()" in h["Permissions-Policy"]
+    assert h["Cache-Control"] == "no-store"  # a page
+    assert "Strict-Transport-Security" not in h  # plain HTTP
+    assert all(len(h.getlist(name)) == 1 for name in {key for key, _value in h})  # each once
+
+
+def test_a_view_keeps_its_own_header(app):
+    """The security headers are added only where the view set none of its own (in any letter case)."""
+    with app.test_request_context("/courses"):
+        own = app.response_class("<p>ok</p>", mimetype="text/html",
+                                 headers={"x-frame-options": "SAMEORIGIN", "Cache-Control": "private, max-age=60"})
+        h = app.process_response(own).headers
+    assert h.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert h.getlist("Cache-Control") == ["private, max-age=60"]
+    assert h["X-Content-Type-Options"] == "nosniff"
 
 
 def test_pages_have_no_inline_script_or_style(client, world, login_as):
