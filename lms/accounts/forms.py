@@ -18,9 +18,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from lms.core.forms import select_choices
 from lms.labels import CONSENT_LABELS, RELATION_LABELS
 
-SEX_CHOICES = [("", _l("— not set —")), ("m", _l("Male")), ("f", _l("Female"))]
+SEX_CHOICES = select_choices([("", _l("— not set —")), ("m", _l("Male")), ("f", _l("Female"))])
 
 
 class LoginForm(FlaskForm):
@@ -91,11 +92,11 @@ class ParentLinkForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
     patronymic = StringField(_l("Patronymic"), validators=[Optional(), Length(max=100)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
-    relation = SelectField(_l("Relation"), choices=list(RELATION_LABELS.items()))
+    relation = SelectField(_l("Relation"), choices=select_choices(RELATION_LABELS.items()))
 
 
 class ConsentForm(FlaskForm):
-    kind = SelectField(_l("Consent"), choices=list(CONSENT_LABELS.items()))
+    kind = SelectField(_l("Consent"), choices=select_choices(CONSENT_LABELS.items()))
     given_on = DateField(_l("Date given"), validators=[DataRequired()])
     given_by = SelectField(_l("Given by"), coerce=int)
     document = StringField(_l("Document (number, where kept)"), validators=[Optional(), Length(max=300)])

@@ -28,7 +28,7 @@ from lms.accounts.forms import ImportForm
 from lms.accounts.models import ImportJob, User
 from lms.accounts.queries import PeopleFilter
 from lms.core import audit, background
-from lms.core.forms import form_status
+from lms.core.forms import form_status, select_choices
 from lms.core.loading import get_or_404
 from lms.core.permissions import require
 from lms.core.storage import content_disposition
@@ -80,8 +80,8 @@ def _start_job(job: ImportJob):
 def start():
     require(importing.can_start_import(current_user))
     form = ImportForm()
-    form.organization.choices = [(0, _("— as given in the file —"))] + [
-        (o.id, o.short_name) for o in managed_organizations(current_user)]
+    form.organization.choices = select_choices([(0, _("— as given in the file —"))] + [
+        (o.id, o.short_name) for o in managed_organizations(current_user)])
     if form.validate_on_submit():
         org = db.session.get(Organization, form.organization.data) if form.organization.data else None
         upload = form.file.data

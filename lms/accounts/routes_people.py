@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms.fields import SelectChoice
 
 from lms.accounts import permissions as perm
 from lms.accounts import services
@@ -24,7 +25,7 @@ from lms.accounts.forms import (
 from lms.accounts.models import Consent, ParentLink, User
 from lms.accounts.queries import PeopleFilter, people_query
 from lms.core.errors import ValidationError
-from lms.core.forms import flash_form_errors, form_status, submit
+from lms.core.forms import flash_form_errors, form_status, select_choices, submit
 from lms.core.i18n import time_zone_choices
 from lms.core.loading import get_or_404, get_or_none
 from lms.core.permissions import require
@@ -36,10 +37,10 @@ from lms.orgs.permissions import can_grant_role, listable_organizations, managed
 bp = Blueprint("people", __name__)
 
 
-def _role_choices() -> list[tuple[str, str]]:
+def _role_choices() -> list[SelectChoice]:
     scope = scope_of(current_user)
     roles = [r for r in Role if r != Role.COORDINATOR or scope.is_admin or scope.is_coordinator]
-    return [(r.value, str(ROLE_LABELS[r.value])) for r in roles]
+    return select_choices((r.value, str(ROLE_LABELS[r.value])) for r in roles)
 
 
 # --- list ----------------------------------------------------------------------------------------
@@ -77,7 +78,8 @@ def view_person(user_id: int):
     membership_form = None
     if scope.is_manager and perm.can_edit_person(current_user, person):
         membership_form = MembershipForm(formdata=None)
-        membership_form.organization.choices = [(o.id, o.short_name) for o in managed_organizations(current_user)]
+        membership_form.organization.choices = select_choices((o.id, o.short_name)
+                                                              for o in managed_organizations(current_user))
         membership_form.role.choices = _role_choices()
     consent_form = None
     if perm.can_manage_parents(current_user, person):
@@ -96,8 +98,8 @@ def view_person(user_id: int):
 def _consent_form(person: User, formdata=None) -> ConsentForm:
     form = ConsentForm(formdata=formdata)
     links = db.session.scalars(select(ParentLink).where(ParentLink.student_id == person.id)).all()
-    form.given_by.choices = [(person.id, _("the person themselves"))] + [
-        (link.parent_id, link.parent.full_name) for link in links]
+    form.given_by.choices = select_choices([(person.id, _("the person themselves"))] + [
+        (link.parent_id, link.parent.full_name) for link in links])
     if formdata is None:
         form.given_on.data = date.today()
     return form
@@ -107,9 +109,10 @@ def _consent_form(person: User, formdata=None) -> ConsentForm:
 
 def _new_person_form(formdata=None) -> NewPersonForm:
     form = NewPersonForm(formdata=formdata)
-    form.organization.choices = [(o.id, o.short_name) for o in managed_organizations(current_user)]
+    form.organization.choices = select_choices((o.id, o.short_name)
+                                               for o in managed_organizations(current_user))
     form.role.choices = _role_choices()
-    form.time_zone.choices = [("", _("— as the organization —"))] + time_zone_choices()
+    form.time_zone.choices = select_choices([("", _("— as the organization —"))]) + time_zone_choices()
     if formdata is None and request.args.get("org", type=int):
         form.organization.data = request.args.get("org", type=int)
     return form
@@ -145,7 +148,7 @@ def edit_person(user_id: int):
     require(perm.can_edit_person(current_user, person))
     form = PersonForm(formdata=request.form if request.method == "POST" else None,
                       obj=person if request.method == "GET" else None)
-    form.time_zone.choices = [("", _("— as the organization —"))] + time_zone_choices()
+    form.time_zone.choices = select_choices([("", _("— as the organization —"))]) + time_zone_choices()
     if request.method == "GET":
         form.snils.data = person.snils_display
         form.sex.data = person.sex or ""
@@ -221,7 +224,8 @@ def merge_person(user_id: int):
 def add_membership(user_id: int):
     person = get_or_404(User, user_id)
     form = MembershipForm()
-    form.organization.choices = [(o.id, o.short_name) for o in managed_organizations(current_user)]
+    form.organization.choices = select_choices((o.id, o.short_name)
+                                               for o in managed_organizations(current_user))
     form.role.choices = _role_choices()
     org = get_or_none(Organization, request.form.get("organization", type=int))
     require(org is not None and perm.can_edit_person(current_user, person)

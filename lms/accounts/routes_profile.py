@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lms.accounts import services, sessions
 from lms.accounts.forms import ProfileForm, TokenForm
 from lms.accounts.models import ApiToken, AuthSession
-from lms.core.forms import form_status, submit
+from lms.core.forms import form_status, select_choices, submit
 from lms.core.i18n import time_zone_choices
 from lms.core.loading import get_or_404
 from lms.core.permissions import require
@@ -21,8 +21,8 @@ bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 def _profile_form(formdata=None) -> ProfileForm:
     form = ProfileForm(formdata=formdata, obj=current_user if formdata is None else None)
-    form.locale.choices = list(current_app.config["LANGUAGES"].items())
-    form.time_zone.choices = [("", _("— as my organization —"))] + time_zone_choices()
+    form.locale.choices = select_choices(current_app.config["LANGUAGES"].items())
+    form.time_zone.choices = select_choices([("", _("— as my organization —"))]) + time_zone_choices()
     return form
 
 

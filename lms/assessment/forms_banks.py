@@ -24,8 +24,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields import SelectChoice
 
 from lms.assessment import qtypes
+from lms.core.forms import select_choices
 
 #: Question types by their names in the registry, as the pages call them.
 QTYPE_LABELS = {
@@ -88,7 +90,7 @@ def fraction_label(value: str) -> str:
     return f"{number * 100:.5g}".replace(".", ",") + " %"
 
 
-def fraction_choices(low: float, current: str | None = None) -> list[tuple[str, str]]:
+def fraction_choices(low: float, current: str | None = None) -> list[SelectChoice]:
     """The grades from 100 % down to 0 % (and to −100 % when ``low`` is −1), with an imported value that is
     not among them kept as its own option."""
     values = [fraction_value(f) for f in FRACTIONS]
@@ -96,13 +98,13 @@ def fraction_choices(low: float, current: str | None = None) -> list[tuple[str, 
         values += [fraction_value(-f) for f in reversed(FRACTIONS) if f]
     if current not in (None, "") and current not in values:
         values.append(current)
-    return [(v, fraction_label(v)) for v in values]
+    return select_choices((v, fraction_label(v)) for v in values)
 
 
 def _choices(labels: dict, empty: str | None = None):
     def build():
         items = [(k, str(v)) for k, v in labels.items()]
-        return [("", empty)] + items if empty is not None else items
+        return select_choices([("", empty)] + items if empty is not None else items)
     return build
 
 
@@ -160,8 +162,8 @@ class PairRow(Form):
 
 class OptionRow(Form):
     text = StringField(_l("Option"))
-    group = SelectField(_l("Group"), validate_choice=False, choices=[(str(n), str(n)) for n in range(1, 21)],
-                        default="1")
+    group = SelectField(_l("Group"), validate_choice=False,
+                        choices=select_choices((str(n), str(n)) for n in range(1, 21)), default="1")
 
 
 class QuestionForm(FlaskForm):
@@ -175,7 +177,7 @@ class QuestionForm(FlaskForm):
                                      description=_l("Shown after the answer, whatever it was."))
     subject = StringField(_l("Subject"), description=_l("E.g. «Математика»."))
     grade = SelectField(_l("Grade"), validate_choice=False,
-                        choices=[("", "—")] + [(str(n), str(n)) for n in range(1, 12)])
+                        choices=select_choices([("", "—")] + [(str(n), str(n)) for n in range(1, 12)]))
     difficulty = SelectField(_l("Difficulty"), choices=_choices(DIFFICULTY_LABELS, "—"), validate_choice=False)
     tags = StringField(_l("Tags"), description=_l("Separated by commas, e.g. «ВсОШ, дроби»."))
 
@@ -189,14 +191,16 @@ _SHUFFLE = BooleanField(_l("Shuffle the choices in each attempt"), default=True)
 TYPE_FIELDS = {
     "description": {},
     "truefalse": {
-        "answer": RadioField(_l("The statement is"), choices=[("true", _l("True")), ("false", _l("False"))],
+        "answer": RadioField(_l("The statement is"),
+                             choices=select_choices([("true", _l("True")), ("false", _l("False"))]),
                              validate_choice=False),
         "feedback_true": StringField(_l("Feedback to the answer «true»")),
         "feedback_false": StringField(_l("Feedback to the answer «false»")),
     },
     "multichoice": {
-        "single": RadioField(_l("How many answers may be chosen"), choices=[("1", _l("One answer only")),
-                                                    ("0", _l("Several answers may be chosen"))],
+        "single": RadioField(_l("How many answers may be chosen"),
+                             choices=select_choices([("1", _l("One answer only")),
+                                                     ("0", _l("Several answers may be chosen"))]),
                              default="1", validate_choice=False),
         "shuffle": _SHUFFLE,
         "answers": _rows(ChoiceRow, "answers"),

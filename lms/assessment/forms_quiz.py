@@ -10,10 +10,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField
 
 from lms.assessment.quizzes import BEHAVIOURS, GRADE_METHODS, NAVIGATION, OVERDUE
+from lms.core.forms import select_choices
 
 
 def _choices(labels: dict):
-    return lambda: list(labels.items())
+    return lambda: select_choices(labels.items())
 
 
 class QuizSettingsForm(FlaskForm):

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import String, and_, cast, func, select
 from sqlalchemy.orm import selectinload
-from wtforms.fields import Label
+from wtforms.fields import Label, SelectChoice
 
 from lms.accounts.models import User
 from lms.assessment import banks as services
@@ -47,7 +47,7 @@ from lms.assessment.forms_banks import (
 from lms.assessment.models import DIFFICULTIES, Question, QuestionBank, QuestionCategory, QuestionVersion
 from lms.core.db import utcnow
 from lms.core.errors import DomainError, ValidationError
-from lms.core.forms import form_status
+from lms.core.forms import form_status, select_choices
 from lms.core.loading import MAX_ID, get_or_404, get_or_none
 from lms.core.permissions import require
 from lms.core.storage import ObjectNotFound, content_disposition, get_storage
@@ -137,7 +137,8 @@ def new_bank():
     orgs = _bank_orgs(current_user)
     require(bool(orgs))
     form = BankForm()
-    form.organization.choices = [("", _("Choose…"))] + [(str(o.id), o.short_name) for o in orgs]
+    form.organization.choices = select_choices([("", _("Choose…"))] + [(str(o.id), o.short_name)
+                                                                     for o in orgs])
     if request.method == "GET" and len(orgs) == 1:
         form.organization.data = str(orgs[0].id)
     if form.validate_on_submit():
@@ -187,13 +188,13 @@ def _tree(rows: list[QuestionCategory], counts: dict[int | None, int]) -> list[d
     return nodes(None)
 
 
-def _choices_of(paths: dict[int, str], top: str, *, exclude: set[int] | None = None) -> list[tuple[str, str]]:
+def _choices_of(paths: dict[int, str], top: str, *, exclude: set[int] | None = None) -> list[SelectChoice]:
     items = sorted(((str(i), p) for i, p in paths.items() if not exclude or i not in exclude),
                    key=lambda ip: ip[1].casefold())
-    return [("", top)] + items
+    return select_choices([("", top)] + items)
 
 
-def _category_choices(bank: QuestionBank, top: str, *, exclude: set[int] | None = None) -> list[tuple[str, str]]:
+def _category_choices(bank: QuestionBank, top: str, *, exclude: set[int] | None = None) -> list[SelectChoice]:
     return _choices_of(services.category_paths(bank), top, exclude=exclude)
 
 

@@ -24,6 +24,7 @@ from lms.assessment.forms_banks import QTYPE_LABELS
 from lms.assessment.forms_quiz import OverrideForm, QuizSettingsForm
 from lms.assessment.models import Question, QuestionBank, Quiz, QuizOverride, QuizSlot
 from lms.core.errors import Conflict, DomainError, ValidationError
+from lms.core.forms import select_choices
 from lms.core.i18n import fmt_number
 from lms.core.loading import MAX_ID, get_or_404
 from lms.core.permissions import require
@@ -385,8 +386,8 @@ def _learners(run: CourseRun) -> list[User]:
 
 def _override_form(run: CourseRun, quiz: Quiz) -> OverrideForm:
     form = OverrideForm(formdata=request.form if request.method == "POST" else None)
-    form.user.choices = [("", "—")] + [(str(u.id), u.full_name) for u in _learners(run)]
-    form.group.choices = [("", "—")] + [(str(g.id), g.name) for g in run.groups]
+    form.user.choices = select_choices([("", "—")] + [(str(u.id), u.full_name) for u in _learners(run)])
+    form.group.choices = select_choices([("", "—")] + [(str(g.id), g.name) for g in run.groups])
     editing = _id(request.args.get("edit")) if request.method == "GET" else None
     row = db.session.get(QuizOverride, editing) if editing and editing > 0 else None
     if row is not None and row.quiz_id == quiz.id:

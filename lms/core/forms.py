@@ -1,10 +1,20 @@
-"""Putting a service's DomainError next to the form field it names."""
+"""Putting a service's DomainError next to the form field it names; the options of select fields."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import flash
+from wtforms.fields import SelectChoice
 
 from lms.core.errors import DomainError
+
+
+def select_choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
+    """``(value, label)`` pairs (a list, a dict's ``items()``) as the options of a SelectField, RadioField
+    or SelectMultipleField. Labels are kept as given, so lazy ones stay lazy. Read an option back
+    through ``.value`` and ``.label``: a SelectChoice unpacks into four items, not two."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def attach_error(form, exc: DomainError, default: str, aliases: dict[str, str] | None = None) -> None:

@@ -16,6 +16,7 @@ from flask import Flask, current_app, g, has_request_context, session
 from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields import SelectChoice
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,12 @@ def _other_time_zones() -> tuple[tuple[str, str], ...]:
     return tuple((z, z) for z in sorted(available_timezones() - set(RUSSIAN_TIME_ZONES)) if "/" in z)
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
+def time_zone_choices() -> list[SelectChoice]:
     """Russia's zones first, by name (in the user's language), then every other zone by its identifier."""
+    from lms.core.forms import select_choices
     from lms.labels import time_zone_label
 
-    return [(z, time_zone_label(z)) for z in RUSSIAN_TIME_ZONES] + list(_other_time_zones())
+    return select_choices([(z, time_zone_label(z)) for z in RUSSIAN_TIME_ZONES] + list(_other_time_zones()))
 
 
 def select_locale() -> str:

@@ -19,6 +19,7 @@ from wtforms import (
     TextAreaField,
 )
 
+from lms.core.forms import select_choices
 from lms.courses import grading as methods
 from lms.courses.labels import (
     AUDIENCE_LABELS,
@@ -34,7 +35,7 @@ from lms.courses.models import DEFAULT_FIVE_POINT, Programme
 def _choices(labels: dict, empty: str | None = None):
     def build():
         items = list(labels.items())
-        return [("", empty)] + items if empty is not None else items
+        return select_choices([("", empty)] + items if empty is not None else items)
     return build
 
 
@@ -115,8 +116,8 @@ class SubmitForReviewForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    action = RadioField(_l("Decision"), choices=[
-        ("comment", _l("Comment only")), ("approve", _l("Approve")), ("return", _l("Return for changes"))],
+    action = RadioField(_l("Decision"), choices=select_choices([
+        ("comment", _l("Comment only")), ("approve", _l("Approve")), ("return", _l("Return for changes"))]),
         default="comment", validate_choice=False)
     module = SelectField(_l("About the module"), coerce=str, validate_choice=False)
     comment = TextAreaField(_l("Comment"))
@@ -156,8 +157,9 @@ class EnrolPersonForm(FlaskForm):
 
 class EnrolCohortForm(FlaskForm):
     organization = SelectField(_l("Organization"), coerce=int, validate_choice=False)
-    role = SelectField(_l("Who"), choices=[("student", _l("Students")), ("teacher", _l("Teachers")),
-                                           ("methodologist", _l("Methodologists"))], validate_choice=False)
+    role = SelectField(_l("Who"), choices=select_choices([
+        ("student", _l("Students")), ("teacher", _l("Teachers")), ("methodologist", _l("Methodologists"))]),
+        validate_choice=False)
     grade = StringField(_l("Grade"), description=_l("For students: leave empty for every grade."))
     class_letter = StringField(_l("Class letter"))
     group = SelectField(_l("Group"), coerce=str, validate_choice=False)
@@ -171,7 +173,8 @@ class EnrolCsvForm(FlaskForm):
 
 class StaffForm(FlaskForm):
     person = StringField(_l("Login or e-mail"))
-    role = SelectField(_l("Role in the run"), choices=[("teacher", _l("Teacher")), ("assistant", _l("Assistant"))],
+    role = SelectField(_l("Role in the run"),
+                       choices=select_choices([("teacher", _l("Teacher")), ("assistant", _l("Assistant"))]),
                        validate_choice=False)
 
 
@@ -196,10 +199,10 @@ class ActivityForm(FlaskForm):
     url = StringField(_l("Web address"), description=_l("A page or a video, e.g. https://…"))
     file = FileField(_l("File"), description=_l("Up to 200 MB."))
     planned_hours = StringField(_l("Planned academic hours"))
-    completion = SelectField(_l("Completed when"), choices=[
+    completion = SelectField(_l("Completed when"), choices=select_choices([
         ("none", _l("Does not count toward completion")), ("viewed", _l("The learner has opened it")),
         ("submitted", _l("The learner has submitted work")), ("graded", _l("Graded at or above the pass mark")),
-        ("attended", _l("Attended (webinars)"))], validate_choice=False)
+        ("attended", _l("Attended (webinars)"))]), validate_choice=False)
     is_visible = BooleanField(_l("Visible to learners"), default=True)
     available_from = StringField(_l("Open from"))
     available_until = StringField(_l("Open until"))
@@ -211,8 +214,10 @@ class ActivityForm(FlaskForm):
                                                           "date and the cut-off work is accepted as late."))
     online_text = BooleanField(_l("Online text"), default=True)
     files = BooleanField(_l("File uploads"), default=True)
-    grading = SelectField(_l("Graded with"), choices=list(methods.METHOD_LABELS.items()), validate_choice=False)
-    scale = SelectField(_l("Scale"), choices=list(methods.SCALE_LABELS.items()), validate_choice=False,
+    grading = SelectField(_l("Graded with"), choices=select_choices(methods.METHOD_LABELS.items()),
+                          validate_choice=False)
+    scale = SelectField(_l("Scale"), choices=select_choices(methods.SCALE_LABELS.items()),
+                        validate_choice=False,
                         description=_l("A scale's marks count as points: 2–5 of 5 (pass mark 3) or 0/1 of 1."))
     rubric = TextAreaField(_l("Rubric"), description=_l(
         "A criterion per line: «Criterion: level = points; level = points». The grader chooses a level for "

@@ -6,7 +6,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from lms.core.forms import select_choices
 
 DOCUMENT_KIND_LABELS = {
     "pd_certificate": _l("Certificate of professional development (удостоверение)"),
@@ -31,8 +34,8 @@ SETTINGS_LABELS = {
 }
 
 
-def kind_choices() -> list[tuple[str, object]]:
-    return list(DOCUMENT_KIND_LABELS.items())
+def kind_choices() -> list[SelectChoice]:
+    return select_choices(DOCUMENT_KIND_LABELS.items())
 
 
 class IssueForm(FlaskForm):

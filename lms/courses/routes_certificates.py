@@ -19,7 +19,7 @@ from sqlalchemy import String, cast, func, or_, select
 
 from lms.accounts.models import User
 from lms.core.errors import ValidationError
-from lms.core.forms import form_status, submit
+from lms.core.forms import form_status, select_choices, submit
 from lms.core.loading import MAX_ID, get_or_404
 from lms.core.pdf import PdfUnavailable
 from lms.core.permissions import require
@@ -223,9 +223,10 @@ def issue(org_id: int):
     form = IssueForm()
     people = _people_choices(org, q, form.holder.data if request.method == "POST" else None)
     programmes = _issuable_programmes(org)
-    form.holder.choices = people
-    form.programme.choices = [(p.id, f"{p.title} (v{p.version}, {p.total_hours} ч)") for p in programmes]
-    form.kind.choices = [("", _("— as the programme —"))] + list(DOCUMENT_KIND_LABELS.items())
+    form.holder.choices = select_choices(people)
+    form.programme.choices = select_choices((p.id, f"{p.title} (v{p.version}, {p.total_hours} ч)")
+                                            for p in programmes)
+    form.kind.choices = select_choices([("", _("— as the programme —"))] + list(DOCUMENT_KIND_LABELS.items()))
     if form.validate_on_submit():
         ok, cert = submit(lambda: _issue(org, form, people, programmes), form=form, field="holder")
         if ok:
@@ -358,7 +359,7 @@ def _frdo_request():
     """The export form from the query string; (form, organization) once it is valid, else (form, None)."""
     form = FrdoForm(formdata=request.args if request.args else None)
     orgs = managed_organizations(current_user)
-    form.org.choices = [(o.id, o.short_name) for o in orgs]
+    form.org.choices = select_choices((o.id, o.short_name) for o in orgs)
     if not request.args:
         today = date.today()
         form.start.data, form.end.data = date(today.year, 1, 1), today

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.core.db import utcnow
 from lms.core.errors import ValidationError
-from lms.core.forms import flash_form_errors, form_status, submit
+from lms.core.forms import flash_form_errors, form_status, select_choices, submit
 from lms.core.loading import get_or_404
 from lms.core.pagecache import VersionedCache, cached_until, page_key
 from lms.core.permissions import require
@@ -146,9 +146,9 @@ def delete_section(section_id: int):
 def _activity_form(run: CourseRun, activity: Activity | None, formdata=None) -> ActivityForm:
     form = ActivityForm(formdata=formdata)
     others = db.session.scalars(select(Activity).where(Activity.run_id == run.id).order_by(Activity.id)).all()
-    form.requires_activity.choices = [("", _("No condition"))] + [
-        (str(a.id), a.title) for a in others if activity is None or a.id != activity.id]
-    form.group.choices = [("", _("Everyone"))] + [(str(g.id), g.name) for g in run.groups]
+    form.requires_activity.choices = select_choices([("", _("No condition"))] + [
+        (str(a.id), a.title) for a in others if activity is None or a.id != activity.id])
+    form.group.choices = select_choices([("", _("Everyone"))] + [(str(g.id), g.name) for g in run.groups])
     if formdata is None and activity is not None:
         for name in ("title", "body", "url", "planned_hours", "completion", "is_visible"):
             getattr(form, name).data = getattr(activity, name)

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from lms.core.forms import form_status, submit
+from lms.core.forms import form_status, select_choices, submit
 from lms.core.loading import get_or_404
 from lms.core.pdf import render_pdf
 from lms.core.permissions import require
@@ -85,7 +85,7 @@ def new_programme():
     require(perm.can_create_programme(current_user))
     orgs = perm.programme_orgs(current_user)
     form = ProgrammeForm()
-    form.organization.choices = [(o.id, o.short_name) for o in orgs]
+    form.organization.choices = select_choices((o.id, o.short_name) for o in orgs)
     if request.method == "GET":
         form.fill(Programme(kind="pd", audience="teachers", final_attestation_form="test", result_scale="pass_fail",
                             academic_hour_minutes=orgs[0].academic_hour_minutes if orgs else 45,
@@ -188,8 +188,8 @@ def view_programme(programme_id: int):
 
 def _review_form(programme: Programme, formdata=None) -> ReviewForm:
     form = ReviewForm(formdata=formdata)
-    form.module.choices = [("", _("The programme as a whole"))] + [
-        (str(m.id), f"{m.position}. {m.title}") for m in programme.modules]
+    form.module.choices = select_choices([("", _("The programme as a whole"))] + [
+        (str(m.id), f"{m.position}. {m.title}") for m in programme.modules])
     return form
 
 
@@ -236,7 +236,7 @@ def submit_programme(programme_id: int):
     require(perm.can_submit_programme(current_user, programme))
     candidates = services.reviewer_candidates(programme)
     form = SubmitForReviewForm()
-    form.reviewers.choices = [(u.id, f"{u.full_name} ({u.username})") for u in candidates]
+    form.reviewers.choices = select_choices((u.id, f"{u.full_name} ({u.username})") for u in candidates)
     if form.validate_on_submit():
         ok, _r = submit(lambda: services.submit_for_review(
             programme, services.chosen_reviewers(programme, form.reviewers.data, form.expert.data, candidates=candidates),

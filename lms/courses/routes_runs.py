@@ -11,10 +11,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
+from wtforms.fields import SelectChoice
 
 from lms.accounts.models import User
 from lms.accounts.services import find_by_login
-from lms.core.forms import flash_form_errors, form_status, submit
+from lms.core.forms import flash_form_errors, form_status, select_choices, submit
 from lms.core.loading import get_or_404
 from lms.core.permissions import require
 from lms.courses import permissions as perm
@@ -128,13 +129,15 @@ def open_run(programme_id: int):
     require(perm.can_open_run(current_user, programme))
     hosts = perm.run_host_orgs(current_user)
     form = RunForm()
-    form.host.choices = [(o.id, o.short_name) for o in hosts]
-    form.teachers.choices = services.teacher_candidates([o.id for o in hosts])
+    form.host.choices = select_choices((o.id, o.short_name) for o in hosts)
+    candidates = services.teacher_candidates([o.id for o in hosts])
+    form.teachers.choices = select_choices(candidates)
     templates = list(db.session.scalars(select(CourseRun).join(Programme, Programme.id == CourseRun.programme_id)
                                         .where(CourseRun.is_template.is_(True),
                                                Programme.lineage_id == programme.lineage_id)
                                         .order_by(CourseRun.starts_on.desc())))
-    form.template.choices = [("", _("None: empty sections"))] + [(str(t.id), t.name) for t in templates]
+    form.template.choices = select_choices([("", _("None: empty sections"))]
+                                           + [(str(t.id), t.name) for t in templates])
     if request.method == "GET":
         form.template.data = str(templates[0].id) if templates else ""
         form.name.data = _("Run %(n)d", n=1 + (db.session.scalar(select(func.count(CourseRun.id)).where(
@@ -145,7 +148,7 @@ def open_run(programme_id: int):
         host = next((o for o in hosts if o.id == form.host.data), None)
         teacher_ids = set(form.teachers.data or [])
         teachers = [u for u in db.session.scalars(select(User).where(User.id.in_(teacher_ids)))
-                    if u.id in {i for i, _n in form.teachers.choices}]
+                    if u.id in {i for i, _n in candidates}]
         if host is None:
             form.host.errors = [_("Choose one of the options.")]
         else:
@@ -240,8 +243,8 @@ def add_group(run_id: int):
 
 # --- enrolment -----------------------------------------------------------------------------------
 
-def _group_choices(run: CourseRun) -> list[tuple[str, str]]:
-    return [("", _("No group"))] + [(str(g.id), g.name) for g in run.groups]
+def _group_choices(run: CourseRun) -> list[SelectChoice]:
+    return select_choices([("", _("No group"))] + [(str(g.id), g.name) for g in run.groups])
 
 
 def _group_id(value: str | None) -> int | None:
@@ -262,7 +265,7 @@ def _enrolment_forms(run: CourseRun, formdata=None):
     cohort = EnrolCohortForm(formdata=formdata, prefix="cohort")
     upload = EnrolCsvForm(formdata=formdata, prefix="csv")
     person.group.choices = cohort.group.choices = _group_choices(run)
-    cohort.organization.choices = [(o.id, o.short_name) for o in _cohort_orgs(run)]
+    cohort.organization.choices = select_choices((o.id, o.short_name) for o in _cohort_orgs(run))
     return person, cohort, upload
 
 

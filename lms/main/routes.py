@@ -28,6 +28,7 @@ from lms.accounts.permissions import can_read_outbox, can_view_audit
 from lms.core.audit import AuditEvent
 from lms.core.calendar import events_for, has_feed, new_feed_token, to_ical, user_for_token
 from lms.core.db import utcnow
+from lms.core.forms import select_choices
 from lms.core.i18n import select_timezone
 from lms.core.mail import OutboxMessage
 from lms.core.notifications import Notification, mark_all_read
@@ -137,8 +138,8 @@ def audit_log():
     scope = scope_of(current_user)
     require(can_view_audit(current_user))
     form = AuditFilterForm(request.args, meta={"csrf": False})
-    form.action.choices = [("", _l("Any"))] + sorted(
-        ((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda item: item[1])
+    form.action.choices = select_choices([("", _l("Any"))] + sorted(
+        ((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda item: item[1]))
     stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     cond = audit_visibility(scope)
     if cond is not None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from lms.core.forms import select_choices
 from lms.labels import ORG_KIND_LABELS, ORG_STATUS_LABELS
 
 
-def _kind_choices() -> list[tuple[str, object]]:
-    return list(ORG_KIND_LABELS.items())
+def _kind_choices() -> list[SelectChoice]:
+    return select_choices(ORG_KIND_LABELS.items())
 
 
 class OrganizationForm(FlaskForm):
@@ -61,8 +63,8 @@ class EditOrganizationForm(OrganizationForm):
 
 class OrgStatusForm(FlaskForm):
     academic_year = SelectField(_l("Academic year"), coerce=int, validators=[InputRequired()])
-    status = SelectField(_l("Status"), choices=lambda: list(ORG_STATUS_LABELS.items()), validate_choice=False,
-                         validators=[DataRequired()])
+    status = SelectField(_l("Status"), choices=lambda: select_choices(ORG_STATUS_LABELS.items()),
+                         validate_choice=False, validators=[DataRequired()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)],
                        description=_l("E.g. the number and date of the order."))
 

@@ -13,10 +13,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
+from wtforms.fields import SelectChoice
 
 from lms.accounts.models import User
 from lms.accounts.permissions import can_view_person
-from lms.core.forms import form_status, submit
+from lms.core.forms import form_status, select_choices, submit
 from lms.core.i18n import time_zone_choices
 from lms.core.loading import get_or_404, get_or_none
 from lms.core.permissions import require
@@ -154,9 +155,9 @@ def _statuses_by_year(org: Organization) -> list[tuple[AcademicYear, list[Organi
     return list(grouped.values())
 
 
-def _year_choices() -> list[tuple[int, str]]:
+def _year_choices() -> list[SelectChoice]:
     years = db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc()))
-    return [(y.id, y.name + (" — " + _("current") if y.is_current else "")) for y in years]
+    return select_choices((y.id, y.name + (" — " + _("current") if y.is_current else "")) for y in years)
 
 
 def _status_form(formdata=None) -> OrgStatusForm:
@@ -209,8 +210,8 @@ def create_org():
     # a forbidden request, not a typing mistake. A missing one is left to the form to report.
     require(can_create_org(current_user, municipality) if municipality else can_create_org(current_user))
     form = NewOrganizationForm()
-    form.municipality.choices = [(m.id, m.name) for m in _creatable_municipalities()]
-    form.time_zone.choices = [("", _("— as the municipality —"))] + time_zone_choices()
+    form.municipality.choices = select_choices((m.id, m.name) for m in _creatable_municipalities())
+    form.time_zone.choices = select_choices([("", _("— as the municipality —"))]) + time_zone_choices()
     if request.method == "GET" and request.args.get("municipality", type=int):
         form.municipality.data = request.args.get("municipality", type=int)
     if form.validate_on_submit():
