@@ -142,20 +142,17 @@ def _reset() -> dict:
 def _settle() -> dict:
     """The database's upkeep after a phase that wrote thousands of rows, done now rather than during the next
     measurement (PostgreSQL's autovacuum, SQLite's WAL checkpoint would otherwise take CPU from it at random)."""
-    from sqlalchemy import text
-
     from lms import create_app
-    from lms.core.db import ALONE
     from lms.extensions import db
 
     app = create_app()
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect() as conn:  # VACUUM runs outside a transaction: the engine opens none for it
-                conn.execution_options(**{ALONE: True}).execute(text("VACUUM (ANALYZE)"))
-        else:
-            with db.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        postgres = db.engine.dialect.name == "postgresql"
+        raw = db.engine.raw_connection()  # in autocommit (lms.core.db): VACUUM runs outside any transaction
+        try:
+            raw.driver_connection.execute("VACUUM (ANALYZE)" if postgres else "PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
     return {"settled": True}
 
 

@@ -112,7 +112,7 @@ def _new_person_form(formdata=None) -> NewPersonForm:
     form.organization.choices = select_choices((o.id, o.short_name)
                                                for o in managed_organizations(current_user))
     form.role.choices = _role_choices()
-    form.time_zone.choices = select_choices([("", _("— as the organization —"))]) + time_zone_choices()
+    form.time_zone.choices = time_zone_choices(_("— as the organization —"))
     if formdata is None and request.args.get("org", type=int):
         form.organization.data = request.args.get("org", type=int)
     return form
@@ -148,7 +148,7 @@ def edit_person(user_id: int):
     require(perm.can_edit_person(current_user, person))
     form = PersonForm(formdata=request.form if request.method == "POST" else None,
                       obj=person if request.method == "GET" else None)
-    form.time_zone.choices = select_choices([("", _("— as the organization —"))]) + time_zone_choices()
+    form.time_zone.choices = time_zone_choices(_("— as the organization —"))
     if request.method == "GET":
         form.snils.data = person.snils_display
         form.sex.data = person.sex or ""

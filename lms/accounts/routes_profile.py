@@ -22,7 +22,7 @@ bp = Blueprint("profile", __name__, url_prefix="/profile")
 def _profile_form(formdata=None) -> ProfileForm:
     form = ProfileForm(formdata=formdata, obj=current_user if formdata is None else None)
     form.locale.choices = select_choices(current_app.config["LANGUAGES"].items())
-    form.time_zone.choices = select_choices([("", _("— as my organization —"))]) + time_zone_choices()
+    form.time_zone.choices = time_zone_choices(_("— as my organization —"))
     return form
 
 

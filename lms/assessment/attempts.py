@@ -390,9 +390,11 @@ def question_numbers(attempt: QuizAttempt) -> dict[int, int]:
 # --- deadlines ------------------------------------------------------------------------------------
 
 def seconds_left(attempt: QuizAttempt, now: datetime) -> int | None:
-    if attempt.deadline is None:
-        return None
-    return max(0, int((attempt.deadline - now).total_seconds()))
+    return _seconds_to(attempt.deadline, now)
+
+
+def _seconds_to(deadline: datetime | None, now: datetime) -> int | None:
+    return None if deadline is None else max(0, int((deadline - now).total_seconds()))
 
 
 def close_if_overdue(attempt: QuizAttempt, now: datetime | None = None) -> bool:
@@ -572,7 +574,7 @@ class SaveResult(list):
     deadline: datetime | None = None
 
     def seconds_left(self, now: datetime) -> int | None:
-        return None if self.deadline is None else max(0, int((self.deadline - now).total_seconds()))
+        return _seconds_to(self.deadline, now)
 
 
 def _cleaned(answers: list[tuple[int, int, Any]]) -> list[tuple[int, int, dict]]:

@@ -9,6 +9,7 @@ import functools
 import re
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -105,12 +106,6 @@ def transaction_open(connection) -> bool:
     return dbapi_connection.info.transaction_status != TransactionStatus.IDLE
 
 
-#: Execution option for a write that is a whole transaction by itself (one statement whose own locks are all it
-#: needs): on PostgreSQL it runs in autocommit, without the BEGIN and COMMIT round trips, unless the request's
-#: transaction is already open. SQLite still wraps it (its write lock is queued for in Python, see below).
-ALONE = "lms_alone"
-
-
 class DriverStatement:
     """A statement compiled once per dialect and run straight on the DBAPI cursor, its parameters and results
     still converted by their types (JSON, UTC datetimes). For the hottest write (a quiz answer: one UPDATE …
@@ -153,11 +148,12 @@ class DriverStatement:
             cursor.close()
         if not rows:
             return None
-        return tuple(value if processor is None else processor(value) for value, processor in zip(rows[0], results, strict=True))
+        return tuple(value if processor is None else processor(value)
+                     for value, processor in zip(rows[0], results, strict=True))
 
 
-#: SQLite engine → the lock its writes take in turn (``configure_sqlite``).
-_WRITERS: dict[Engine, threading.Lock] = {}
+#: SQLite engine → the lock its writes take in turn (``configure_sqlite``); an engine disposed of is forgotten.
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -190,22 +186,18 @@ def alone(db):
             writer.release()
 
 
-def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction, before_begin=None, *,
-                         alone_in_autocommit: bool = False) -> None:
+def begin_at_first_write(engine: Engine, begin_sql: str, in_transaction, before_begin=None) -> None:
     """Run reads outside any transaction and open the transaction at the first write.
 
     The DBAPI connection is in autocommit mode (set on connect by the caller). A read runs on the
     latest committed data and holds nothing; the first write — or a locking read such as
     ``SELECT … FOR UPDATE`` — first issues ``begin_sql``; everything from there to COMMIT/ROLLBACK is
     one transaction, which SQLAlchemy ends as usual. ``in_transaction(dbapi_connection)`` says whether
-    the database connection is already inside one. With ``alone_in_autocommit`` a statement executed
-    with the ``ALONE`` option opens no transaction (the DBAPI's commit of an idle connection does nothing)."""
+    the database connection is already inside one."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _begin(conn, cursor, statement, parameters, context, executemany):
         if not conn.in_transaction() or in_transaction(cursor.connection):
-            return
-        if alone_in_autocommit and context is not None and context.execution_options.get(ALONE):
             return
         if _is_write(statement):
             if before_begin is not None:
@@ -279,7 +271,7 @@ def configure_psycopg(engine: Engine) -> None:
         dbapi_connection.autocommit = True
 
     begin_at_first_write(engine, "BEGIN", lambda dbapi_connection:
-                         dbapi_connection.info.transaction_status != TransactionStatus.IDLE, alone_in_autocommit=True)
+                         dbapi_connection.info.transaction_status != TransactionStatus.IDLE)
 
 
 #: A pooled connection unused for longer than this is pinged before it is handed out.

@@ -39,17 +39,19 @@ def valid_time_zone(name: str | None) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _other_time_zones() -> tuple[tuple[str, str], ...]:
-    # available_timezones() scans the tz database (~15 ms): once per process, not per form.
-    return tuple((z, z) for z in sorted(available_timezones() - set(RUSSIAN_TIME_ZONES)) if "/" in z)
+def _other_time_zones() -> tuple[SelectChoice, ...]:
+    # available_timezones() scans the tz database (~15 ms), and ~400 options are made: once per process, not per
+    # form (the options are only read).
+    return tuple(SelectChoice(z, z) for z in sorted(available_timezones() - set(RUSSIAN_TIME_ZONES)) if "/" in z)
 
 
-def time_zone_choices() -> list[SelectChoice]:
-    """Russia's zones first, by name (in the user's language), then every other zone by its identifier."""
-    from lms.core.forms import select_choices
+def time_zone_choices(none: str | None = None) -> list[SelectChoice]:
+    """Russia's zones first, by name (in the user's language), then every other zone by its identifier; first
+    an empty option labelled ``none`` when one is given (the zone of the organization, say)."""
     from lms.labels import time_zone_label
 
-    return select_choices([(z, time_zone_label(z)) for z in RUSSIAN_TIME_ZONES] + list(_other_time_zones()))
+    first = [SelectChoice("", none)] if none is not None else []
+    return first + [SelectChoice(z, time_zone_label(z)) for z in RUSSIAN_TIME_ZONES] + list(_other_time_zones())
 
 
 def select_locale() -> str:

@@ -211,7 +211,7 @@ def create_org():
     require(can_create_org(current_user, municipality) if municipality else can_create_org(current_user))
     form = NewOrganizationForm()
     form.municipality.choices = select_choices((m.id, m.name) for m in _creatable_municipalities())
-    form.time_zone.choices = select_choices([("", _("— as the municipality —"))]) + time_zone_choices()
+    form.time_zone.choices = time_zone_choices(_("— as the municipality —"))
     if request.method == "GET" and request.args.get("municipality", type=int):
         form.municipality.data = request.args.get("municipality", type=int)
     if form.validate_on_submit():

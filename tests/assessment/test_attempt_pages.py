@@ -232,13 +232,12 @@ def test_review_shows_what_the_options_allow(client, login_as, world, setup):
     assert "Правильный ответ: Москва" in page  # the teacher sees everything
 
 
-def test_answers_survive_a_server_restart(concurrent_app):  # noqa: F811 - the fixture
-    """Answers saved through one process are on the page a new process serves (nothing lives in memory)."""
-    from lms import create_app
-    from tests.conftest import TEST_PASSWORD, Client, test_config
+def _learner_with_an_attempt(app) -> tuple:
+    """On an app with a real engine (``concurrent_app``): a quiz, its learner logged in, and their attempt
+    started. Returns the learner's client and the attempt's id."""
+    from tests.conftest import TEST_PASSWORD, Client
     from tests.factories import build_world
 
-    app = concurrent_app
     app.test_client_class = Client
     with app.app_context():
         world = build_world(TEST_PASSWORD)
@@ -248,7 +247,16 @@ def test_answers_survive_a_server_restart(concurrent_app):  # noqa: F811 - the f
     client = app.test_client()
     assert client.post("/login", data={"username": username, "password": TEST_PASSWORD}).status_code == 302
     r = client.post(f"/quizzes/{activity_id}/start")
-    attempt_id = int(re.search(r"/attempts/(\d+)", r.headers["Location"]).group(1))
+    return client, int(re.search(r"/attempts/(\d+)", r.headers["Location"]).group(1))
+
+
+def test_answers_survive_a_server_restart(concurrent_app):  # noqa: F811 - the fixture
+    """Answers saved through one process are on the page a new process serves (nothing lives in memory)."""
+    from lms import create_app
+    from tests.conftest import Client, test_config
+
+    app = concurrent_app
+    client, attempt_id = _learner_with_an_attempt(app)
     assert autosave(client, attempt_id, [{"slot": 1, "seq": 1, "values": {"": "2"}}]).status_code == 200
     cookie = client.get_cookie("lms_session", domain="lms.test")
     with app.app_context():
@@ -358,20 +366,8 @@ def test_a_slot_beyond_any_number_is_bad_input(client, login_as, world, setup):
 def test_a_submission_grades_every_save_that_raced_it(concurrent_app):  # noqa: F811 - the fixture
     """Learners' saves keep coming while the attempt is submitted: every save answered «applied» before the
     submission is what was graded, and every one after it is refused (409), never stored ungraded."""
-    from tests.conftest import TEST_PASSWORD, Client
-    from tests.factories import build_world
-
     app = concurrent_app
-    app.test_client_class = Client
-    with app.app_context():
-        world = build_world(TEST_PASSWORD)
-        s = make_quiz_setup(world, essay=False)
-        db.session.commit()
-        activity_id, username = s.activity.id, world.student_a.username
-    client = app.test_client()
-    assert client.post("/login", data={"username": username, "password": TEST_PASSWORD}).status_code == 302
-    attempt_id = int(re.search(r"/attempts/(\d+)", client.post(f"/quizzes/{activity_id}/start")
-                               .headers["Location"]).group(1))
+    client, attempt_id = _learner_with_an_attempt(app)
     with app.app_context():
         typed = [(qa.slot, right_values(qa)) for qa in db.session.get(QuizAttempt, attempt_id).questions
                  if qa.version.definition["qtype"] in ("shortanswer", "numerical")]
